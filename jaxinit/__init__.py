@@ -1,0 +1,46 @@
+"""jaxinit: explicit, named, config-driven and faithful initialization for JAX/Flax."""
+
+from jaxinit._src import initializers as _initializers  # noqa: F401  (fills the registry)
+from jaxinit._src.errors import ConfigError as ConfigError
+from jaxinit._src.errors import HyperparameterError as HyperparameterError
+from jaxinit._src.errors import JaxinitError as JaxinitError
+from jaxinit._src.errors import PolicyError as PolicyError
+from jaxinit._src.errors import ShapeError as ShapeError
+from jaxinit._src.errors import UnknownNameError as UnknownNameError
+from jaxinit._src.fans import compute_fans as compute_fans
+from jaxinit._src.fans import keras_fans as keras_fans
+from jaxinit._src.fans import torch_fans as torch_fans
+from jaxinit._src.gain import calculate_gain as calculate_gain
+from jaxinit._src.initializers import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
+from jaxinit._src.initializers import Stats as Stats
+from jaxinit._src.registry import SchemeInfo as SchemeInfo
+from jaxinit._src.registry import all_names as all_names
+from jaxinit._src.registry import describe as describe
+from jaxinit._src.registry import get as get
+from jaxinit._src.registry import names as names
+from jaxinit._src.registry import register as register
+from jaxinit._src.types import Initializer as Initializer
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "ConfigError",
+    "HyperparameterError",
+    "Initializer",
+    "JaxinitError",
+    "PolicyError",
+    "SchemeInfo",
+    "ShapeError",
+    "Stats",
+    "TRUNCATED_STD_FACTOR",
+    "UnknownNameError",
+    "all_names",
+    "calculate_gain",
+    "compute_fans",
+    "describe",
+    "get",
+    "keras_fans",
+    "names",
+    "register",
+    "torch_fans",
+)

@@ -1,0 +1,1 @@
+"""Implementation of jaxinit. Users import from the flat `jaxinit` namespace."""

@@ -1,0 +1,1080 @@
+"""Initializer builders: pure closures `init(key, shape, dtype=None) -> Array`.
+
+Conventions shared by every builder here:
+
+* Hyperparameters are validated when the builder is called (build time); shapes and dtypes when
+  the initializer is called, since only then are they known.
+* Layout: every array is in the Flax/JAX layout (`(*k, in, out)` for kernels). A scheme named
+  after a torch function (`kaiming_uniform_`) reproduces torch's *semantics* expressed in that
+  layout (torch's fan_in is dim 1 of `(out, in, *k)`, which is Flax's `in_axis=-2`).
+* Sampling happens in float32 (float64 when float64 is requested) and is cast to the requested
+  dtype, so QR and truncated sampling stay accurate for bfloat16/float16 parameters.
+* Zero-size shapes return an empty array of the requested shape and dtype.
+* Every initializer carries `.scheme` (its registry name), `.hyperparameters` and
+  `.stats(shape)`, the theoretical mean, std and support, used by `jaxinit.explain`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit._src import fans as fans_lib
+from jaxinit._src.errors import HyperparameterError, ShapeError, unknown
+from jaxinit._src.gain import calculate_gain
+from jaxinit._src.registry import register
+from jaxinit._src.types import Array, Axes, DType, PRNGKey, Shape
+
+# The std of a standard normal truncated to [-2, 2]: scipy.stats.truncnorm.std(a=-2, b=2).
+# Dividing by it makes a +-2 sigma truncated normal have the requested post-truncation std.
+TRUNCATED_STD_FACTOR = 0.87962566103423978
+
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+# Keras/TF spellings accepted in addition: "untruncated_normal" is JAX's "normal";
+# "truncated_normal_uncorrected" is old TF1 / Haiku-module semantics (no 0.8796 correction).
+EXTRA_DISTRIBUTIONS = ("untruncated_normal", "truncated_normal_uncorrected")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    """Theoretical moments and support of one initializer for one shape."""
+
+    mean: float
+    std: float
+    low: float
+    high: float
+
+
+def _unknown_stats(shape: Shape) -> Stats | None:
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Call-time checks and the general wrapper.
+
+
+def default_dtype() -> Any:
+    """float32, or float64 when `jax_enable_x64` is on (JAX's default float dtype)."""
+    return jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+
+
+def check_shape_dtype(
+    scheme: str, shape: Shape, dtype: DType | None, min_rank: int = 0, max_rank: int | None = None
+) -> tuple[tuple[int, ...], Any]:
+    """Validates a call's shape and dtype, naming the scheme, the value and what is valid."""
+    try:
+        shape = tuple(int(d) for d in shape)
+    except TypeError as e:
+        raise ShapeError(f"{scheme}: shape {shape!r} is not a sequence of integers.") from e
+    if any(d < 0 for d in shape):
+        raise ShapeError(f"{scheme}: shape {shape} has a negative dimension.")
+    if len(shape) < min_rank or (max_rank is not None and len(shape) > max_rank):
+        valid = f"rank {min_rank}" + (
+            f" to {max_rank}" if max_rank is not None and max_rank != min_rank else ""
+        )
+        if max_rank is None:
+            valid = f"rank >= {min_rank}"
+        raise ShapeError(f"{scheme}: shape {shape} has rank {len(shape)}; this scheme needs {valid}.")
+    dtype = default_dtype() if dtype is None else jnp.dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ShapeError(
+            f"{scheme}: dtype {dtype} is not supported; parameters must be a real floating dtype "
+            "(float16, bfloat16, float32, float64 under x64)."
+        )
+    return shape, dtype
+
+
+def compute_dtype(dtype: Any) -> Any:
+    """The dtype random draws are made in: float64 for float64, float32 otherwise."""
+    return jnp.float64 if jnp.dtype(dtype) == jnp.float64 else jnp.float32
+
+
+def make_initializer(
+    scheme: str,
+    sample: Callable[[PRNGKey, tuple[int, ...], Any], Array],
+    *,
+    hyperparameters: dict[str, Any],
+    stats: Callable[[tuple[int, ...]], Stats | None] = _unknown_stats,
+    min_rank: int = 0,
+    max_rank: int | None = None,
+    check: Callable[[tuple[int, ...]], None] | None = None,
+) -> Callable[..., Array]:
+    """Wraps `sample(key, shape, compute_dtype) -> Array` into a checked initializer."""
+
+    def init(
+        key: PRNGKey, shape: Shape, dtype: DType | None = None, out_sharding: Any = None
+    ) -> Array:
+        shape, dtype = check_shape_dtype(scheme, shape, dtype, min_rank, max_rank)
+        if math.prod(shape) == 0:
+            out = jnp.zeros(shape, dtype)
+        else:
+            if check is not None:
+                check(shape)
+            out = jnp.asarray(sample(key, shape, compute_dtype(dtype))).astype(dtype)
+        if out_sharding is not None:
+            out = jax.lax.with_sharding_constraint(out, out_sharding)
+        return out
+
+    init.scheme = scheme
+    init.hyperparameters = dict(hyperparameters)
+    init.stats = stats
+    init.__name__ = scheme
+    init.__qualname__ = scheme
+    return init
+
+
+def _finite(scheme: str, **values: float) -> None:
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be a real number.")
+        if not math.isfinite(float(v)):
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be finite.")
+
+
+def _nonneg(scheme: str, **values: float) -> None:
+    _finite(scheme, **values)
+    for name, v in values.items():
+        if v < 0:
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be >= 0.")
+
+
+def _positive(scheme: str, **values: float) -> None:
+    _finite(scheme, **values)
+    for name, v in values.items():
+        if v <= 0:
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be > 0.")
+
+
+def _choice(scheme: str, what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise unknown(what, value, choices, where=scheme)
+
+
+def _uniform_stats(low: float, high: float) -> Stats:
+    return Stats((low + high) / 2, (high - low) / math.sqrt(12.0), low, high)
+
+
+def _truncnorm_std(lo: float, hi: float) -> tuple[float, float]:
+    """Mean and std of a standard normal truncated to [lo, hi] (closed form)."""
+    phi = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # noqa: E731
+    cdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
+    z = cdf(hi) - cdf(lo)
+    pa, pb = phi(lo) if math.isfinite(lo) else 0.0, phi(hi) if math.isfinite(hi) else 0.0
+    la = lo * pa if math.isfinite(lo) else 0.0
+    lb = hi * pb if math.isfinite(hi) else 0.0
+    mean = (pa - pb) / z
+    var = 1 + (la - lb) / z - mean**2
+    return mean, math.sqrt(max(var, 0.0))
+
+
+def truncated_mass(lo: float, hi: float) -> float:
+    """Probability mass of a standard normal inside [lo, hi]."""
+    cdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
+    return cdf(hi) - cdf(lo)
+
+
+# Smallest truncation mass we sample from: below it float32 inverse-CDF sampling degenerates.
+MIN_TRUNCATED_MASS = 1e-6
+
+
+def _check_truncation(scheme: str, lo: float, hi: float, what: str) -> None:
+    if not lo < hi:
+        raise HyperparameterError(f"{scheme}: {what} must satisfy lower < upper, got {lo} >= {hi}.")
+    mass = truncated_mass(lo, hi)
+    if mass < MIN_TRUNCATED_MASS:
+        raise HyperparameterError(
+            f"{scheme}: the truncation interval [{lo:g}, {hi:g}] (in std units) holds only "
+            f"{mass:.3g} of the normal's mass (need >= {MIN_TRUNCATED_MASS:g}); "
+            "the bounds exclude (almost) all of the distribution."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Constants.
+
+
+@register("zeros", aliases=("zero", "Zeros", "zeros_", "zeros_init"), family="constant")
+def zeros() -> Callable[..., Array]:
+    """All zeros. Ignores the key.
+
+    Formula: w = 0
+    Source: jax `nn.initializers.zeros`, torch `nn.init.zeros_`, Keras `Zeros`.
+    """
+    return constant(0.0, _scheme="zeros")
+
+
+@register("ones", aliases=("one", "Ones", "ones_", "ones_init"), family="constant")
+def ones() -> Callable[..., Array]:
+    """All ones. Ignores the key.
+
+    Formula: w = 1
+    Source: jax `nn.initializers.ones`, torch `nn.init.ones_`, Keras `Ones`.
+    """
+    return constant(1.0, _scheme="ones")
+
+
+@register("constant", aliases=("Constant", "constant_"), family="constant")
+def constant(value: float = 0.0, *, _scheme: str = "constant") -> Callable[..., Array]:
+    """A constant fill. Ignores the key.
+
+    Formula: w = value
+    Source: jax `nn.initializers.constant`, torch `nn.init.constant_`, Keras `Constant`.
+    """
+    _finite(_scheme, value=value)
+    value = float(value)
+    return make_initializer(
+        _scheme,
+        lambda key, shape, cd: jnp.full(shape, value, cd),
+        hyperparameters={} if _scheme != "constant" else {"value": value},
+        stats=lambda shape: Stats(value, 0.0, value, value),
+    )
+
+
+@register("eye", aliases=("identity", "Identity", "eye_", "IdentityInitializer"), family="constant")
+def eye(gain: float = 1.0) -> Callable[..., Array]:
+    """The (possibly rectangular) identity matrix times `gain`. 2-D only. Ignores the key.
+
+    Formula: w = gain * I[m, n]
+    Source: torch `nn.init.eye_` (gain 1), Keras `Identity(gain)`.
+    """
+    _finite("eye", gain=gain)
+    return make_initializer(
+        "eye",
+        lambda key, shape, cd: gain * jnp.eye(shape[0], shape[1], dtype=cd),
+        hyperparameters={"gain": gain},
+        min_rank=2,
+        max_rank=2,
+    )
+
+
+@register("dirac", aliases=("dirac_",), family="constant")
+def dirac(groups: int = 1) -> Callable[..., Array]:
+    """The Dirac delta of a convolution: the conv is the identity on the first channels.
+
+    For a Flax conv kernel `(*k, in_per_group, out)`, with `opg = out // groups`:
+    `w[center, d, g * opg + d] = 1` for every group g and `d < min(opg, in_per_group)`, with
+    `center = k // 2` along each spatial dim; zeros elsewhere. Rank 3 to 5. Ignores the key.
+
+    Formula: w[k//2, d, g*out/groups + d] = 1
+    Source: torch `nn.init.dirac_(tensor, groups)` (same rule, torch layout `(out, in, *k)`).
+    """
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise HyperparameterError(f"dirac: groups={groups!r} must be a positive integer.")
+
+    def check(shape):
+        if shape[-1] % groups:
+            raise ShapeError(
+                f"dirac: out channels {shape[-1]} (shape {shape}) are not divisible by "
+                f"groups={groups}."
+            )
+
+    def sample(key, shape, cd):
+        out_per_group = shape[-1] // groups
+        n = min(out_per_group, shape[-2])
+        center = tuple(s // 2 for s in shape[:-2])
+        w = np.zeros(shape, dtype=np.float32)
+        for g in range(groups):
+            for d in range(n):
+                w[center + (d, g * out_per_group + d)] = 1.0
+        return jnp.asarray(w, cd)
+
+    return make_initializer(
+        "dirac",
+        sample,
+        hyperparameters={"groups": groups},
+        min_rank=3,
+        max_rank=5,
+        check=check,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Uniform and normal with explicit parameters.
+
+
+def _uniform(scheme: str, low: float, high: float, hp: dict) -> Callable[..., Array]:
+    _finite(scheme, low=low, high=high)
+    if low > high:
+        raise HyperparameterError(f"{scheme}: low={low} > high={high}; need low <= high.")
+    low, high = float(low), float(high)
+    return make_initializer(
+        scheme,
+        lambda key, shape, cd: low + (high - low) * jax.random.uniform(key, shape, cd),
+        hyperparameters=hp,
+        stats=lambda shape: _uniform_stats(low, high),
+    )
+
+
+@register("uniform", aliases=("uniform_",), family="uniform")
+def uniform(low: float = 0.0, high: float = 1.0) -> Callable[..., Array]:
+    """Uniform on [low, high).
+
+    Formula: w = low + (high - low) * U[0, 1)
+    Source: torch `nn.init.uniform_(a=0, b=1)`.
+    """
+    return _uniform("uniform", low, high, {"low": low, "high": high})
+
+
+@register("random_uniform", aliases=("RandomUniform", "keras_uniform"), family="uniform")
+def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> Callable[..., Array]:
+    """Keras's uniform, by default U(-0.05, 0.05) (also Keras's `Embedding` default).
+
+    Formula: w = minval + (maxval - minval) * U[0, 1)
+    Source: Keras 3 `RandomUniform(minval=-0.05, maxval=0.05)`.
+    """
+    return _uniform("random_uniform", minval, maxval, {"minval": minval, "maxval": maxval})
+
+
+@register("keras_embedding", family="layer_default")
+def keras_embedding() -> Callable[..., Array]:
+    """Keras's `Embedding` default: U(-0.05, 0.05).
+
+    Formula: w ~ U(-0.05, 0.05)
+    Source: Keras 3 `Embedding(embeddings_initializer="uniform")`, i.e. `RandomUniform()`.
+    """
+    return _uniform("keras_embedding", -0.05, 0.05, {})
+
+
+@register("jax_uniform", family="uniform")
+def jax_uniform(scale: float = 1e-2) -> Callable[..., Array]:
+    """JAX's `uniform`, which is U[0, scale), NOT symmetric.
+
+    Formula: w = scale * U[0, 1)
+    Source: jax `nn.initializers.uniform(scale=1e-2)`.
+    """
+    _nonneg("jax_uniform", scale=scale)
+    return _uniform("jax_uniform", 0.0, scale, {"scale": scale})
+
+
+@register("symmetric_uniform", aliases=("uniform_bound",), family="uniform")
+def symmetric_uniform(bound: float = 1.0) -> Callable[..., Array]:
+    """Symmetric uniform U(-bound, bound), drawn as a rescaled U[-1, 1).
+
+    Formula: w = bound * U[-1, 1)
+    Source: the building block of torch's layer defaults and Keras `RandomUniform(-b, b)`.
+    """
+    _nonneg("symmetric_uniform", bound=bound)
+    bound = float(bound)
+    return make_initializer(
+        "symmetric_uniform",
+        lambda key, shape, cd: bound * jax.random.uniform(key, shape, cd, -1.0, 1.0),
+        hyperparameters={"bound": bound},
+        stats=lambda shape: _uniform_stats(-bound, bound),
+    )
+
+
+def _normal(scheme: str, mean: float, std: float, hp: dict) -> Callable[..., Array]:
+    _finite(scheme, mean=mean)
+    _nonneg(scheme, std=std)
+    mean, std = float(mean), float(std)
+    return make_initializer(
+        scheme,
+        lambda key, shape, cd: mean + std * jax.random.normal(key, shape, cd),
+        hyperparameters=hp,
+        stats=lambda shape: Stats(mean, std, -math.inf, math.inf),
+    )
+
+
+@register("normal", aliases=("normal_",), family="normal")
+def normal(mean: float = 0.0, std: float = 1.0) -> Callable[..., Array]:
+    """Normal N(mean, std^2), untruncated.
+
+    Formula: w = mean + std * N(0, 1)
+    Source: torch `nn.init.normal_(mean=0, std=1)`.
+    """
+    return _normal("normal", mean, std, {"mean": mean, "std": std})
+
+
+@register("random_normal", aliases=("RandomNormal",), family="normal")
+def random_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Array]:
+    """Keras's normal, by default N(0, 0.05^2).
+
+    Formula: w = mean + stddev * N(0, 1)
+    Source: Keras 3 `RandomNormal(mean=0.0, stddev=0.05)`.
+    """
+    return _normal("random_normal", mean, stddev, {"mean": mean, "stddev": stddev})
+
+
+@register("jax_normal", family="normal")
+def jax_normal(stddev: float = 1e-2) -> Callable[..., Array]:
+    """JAX's `normal`: N(0, stddev^2).
+
+    Formula: w = stddev * N(0, 1)
+    Source: jax `nn.initializers.normal(stddev=1e-2)`.
+    """
+    return _normal("jax_normal", 0.0, stddev, {"stddev": stddev})
+
+
+@register("torch_embedding", family="layer_default")
+def torch_embedding(padding_idx: int | None = None) -> Callable[..., Array]:
+    """torch `nn.Embedding`'s default: N(0, 1), with the `padding_idx` row set to zero.
+
+    A negative `padding_idx` counts from the end, as torch wraps it to `n + padding_idx`.
+
+    Formula: w ~ N(0, 1); w[padding_idx] = 0
+    Source: torch `nn.Embedding.reset_parameters` (`normal_` then `_fill_padding_idx_with_zero`).
+    """
+    if padding_idx is not None and (isinstance(padding_idx, bool) or not isinstance(padding_idx, int)):
+        raise HyperparameterError(
+            f"torch_embedding: padding_idx={padding_idx!r} must be an integer or None."
+        )
+
+    def check(shape):
+        if padding_idx is not None and not -shape[0] <= padding_idx < shape[0]:
+            raise ShapeError(
+                f"torch_embedding: padding_idx={padding_idx} is out of range for "
+                f"{shape[0]} embeddings (shape {shape})."
+            )
+
+    def sample(key, shape, cd):
+        w = jax.random.normal(key, shape, cd)
+        if padding_idx is not None:
+            w = w.at[padding_idx % shape[0]].set(0.0)
+        return w
+
+    return make_initializer(
+        "torch_embedding",
+        sample,
+        hyperparameters={"padding_idx": padding_idx},
+        stats=lambda shape: Stats(0.0, 1.0, -math.inf, math.inf),
+        min_rank=2,
+        check=check,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Truncated normals.
+
+
+def _truncated(
+    scheme: str, mean: float, std: float, lo: float, hi: float, hp: dict
+) -> Callable[..., Array]:
+    """mean + std * TN(lo, hi): a standard normal truncated to [lo, hi] (std units)."""
+
+    def stats(shape):
+        m, s = _truncnorm_std(lo, hi)
+        return Stats(mean + std * m, std * s, mean + std * lo, mean + std * hi)
+
+    return make_initializer(
+        scheme,
+        lambda key, shape, cd: mean + std * jax.random.truncated_normal(key, lo, hi, shape, cd),
+        hyperparameters=hp,
+        stats=stats,
+    )
+
+
+@register("truncated_normal", family="truncated_normal")
+def truncated_normal(
+    stddev: float = 1e-2, mean: float = 0.0, lower: float = -2.0, upper: float = 2.0
+) -> Callable[..., Array]:
+    """Normal truncated at bounds given in std units, without std correction.
+
+    The post-truncation std is smaller than `stddev` (0.8796 * stddev for the default +-2).
+
+    Formula: w = mean + stddev * TN(lower, upper)   (bounds relative, in units of stddev)
+    Source: jax `nn.initializers.truncated_normal(stddev=1e-2, lower=-2, upper=2)`, Haiku
+    `TruncatedNormal`.
+    """
+    _finite("truncated_normal", mean=mean, lower=lower, upper=upper)
+    _positive("truncated_normal", stddev=stddev)
+    _check_truncation("truncated_normal", lower, upper, "the bounds (lower, upper)")
+    hp = {"stddev": stddev, "mean": mean, "lower": lower, "upper": upper}
+    return _truncated("truncated_normal", float(mean), float(stddev), lower, upper, hp)
+
+
+@register("keras_truncated_normal", aliases=("TruncatedNormal",), family="truncated_normal")
+def keras_truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Array]:
+    """Keras's truncated normal: truncated at +-2 stddev, no std correction.
+
+    Formula: w = mean + stddev * TN(-2, 2)
+    Source: Keras 3 `TruncatedNormal(mean=0.0, stddev=0.05)`.
+    """
+    _finite("keras_truncated_normal", mean=mean)
+    _positive("keras_truncated_normal", stddev=stddev)
+    hp = {"mean": mean, "stddev": stddev}
+    return _truncated("keras_truncated_normal", float(mean), float(stddev), -2.0, 2.0, hp)
+
+
+@register("trunc_normal", aliases=("trunc_normal_", "torch_trunc_normal"), family="truncated_normal")
+def trunc_normal(
+    mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> Callable[..., Array]:
+    """torch's truncated normal: `a` and `b` are ABSOLUTE bounds, `std` is pre-truncation.
+
+    `trunc_normal(std=0.02)` truncates at +-2.0, i.e. +-100 sigma: effectively untruncated.
+
+    Formula: w = mean + std * TN((a - mean)/std, (b - mean)/std), so a <= w <= b
+    Source: torch `nn.init.trunc_normal_(mean=0, std=1, a=-2, b=2)`.
+    """
+    _finite("trunc_normal", mean=mean, a=a, b=b)
+    _positive("trunc_normal", std=std)
+    if not a < b:
+        raise HyperparameterError(f"trunc_normal: a={a} >= b={b}; need a < b.")
+    lo, hi = (a - mean) / std, (b - mean) / std
+    _check_truncation("trunc_normal", lo, hi, "the bounds (a, b)")
+    hp = {"mean": mean, "std": std, "a": a, "b": b}
+    return _truncated("trunc_normal", float(mean), float(std), lo, hi, hp)
+
+
+# --------------------------------------------------------------------------------------------
+# Variance scaling: the general primitive behind glorot/he/lecun and torch's layer defaults.
+
+
+def _check_axes(scheme: str, **axes: Axes) -> None:
+    for name, a in axes.items():
+        items = (a,) if isinstance(a, int) and not isinstance(a, bool) else a
+        try:
+            ok = all(isinstance(i, int) and not isinstance(i, bool) for i in items)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise HyperparameterError(f"{scheme}: {name}={a!r} must be an int or a tuple of ints.")
+
+
+def _norm_axes(a: Axes) -> Axes:
+    return a if isinstance(a, int) else tuple(a)
+
+
+def variance_scaling_builder(
+    scheme: str,
+    scale: float,
+    mode: str,
+    distribution: str,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    low_rank: str = "error",
+    keras: bool = False,
+    hp: dict | None = None,
+) -> Callable[..., Array]:
+    """Shared implementation of every variance-scaling scheme (validated at build time)."""
+    _nonneg(scheme, scale=scale)
+    _choice(scheme, "mode", mode, MODES)
+    _choice(scheme, "distribution", distribution, DISTRIBUTIONS + EXTRA_DISTRIBUTIONS)
+    _choice(scheme, "low_rank", low_rank, fans_lib.LOW_RANK_CHOICES)
+    _check_axes(scheme, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+    for name, f in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if f is not None:
+            _positive(scheme, **{name: f})
+    if keras and distribution == "normal":
+        distribution = "truncated_normal"  # Keras 3 maps "normal" to the truncated normal
+    if distribution == "untruncated_normal":
+        distribution = "normal"
+    in_axis, out_axis, batch_axis = map(_norm_axes, (in_axis, out_axis, batch_axis))
+    scale = float(scale)
+
+    def variance(shape: tuple[int, ...]) -> float:
+        need = {"fan_in": (True, False), "fan_out": (False, True)}.get(mode, (True, True))
+        if (need[0] and fan_in is None) or (need[1] and fan_out is None):
+            fi, fo = fans_lib.compute_fans(
+                shape, in_axis, out_axis, batch_axis, low_rank=low_rank, scheme=scheme
+            )
+        else:
+            fi = fo = None
+        fi = fan_in if fan_in is not None else fi
+        fo = fan_out if fan_out is not None else fo
+        n = fans_lib.fan_for_mode(fi or 0.0, fo or 0.0, mode)
+        if keras:
+            n = max(1.0, n)  # Keras: scale / max(1, n)
+        if n <= 0:
+            raise ShapeError(
+                f"{scheme}: {mode} is zero for shape {shape} (fan_in={fi}, fan_out={fo}); "
+                "variance scaling would divide by zero."
+            )
+        return scale / n
+
+    def sample(key, shape, cd):
+        var = variance(shape)
+        if distribution == "uniform":
+            return jax.random.uniform(key, shape, cd, -1.0, 1.0) * math.sqrt(3.0 * var)
+        if distribution == "normal":
+            return jax.random.normal(key, shape, cd) * math.sqrt(var)
+        tn = jax.random.truncated_normal(key, -2.0, 2.0, shape, cd)
+        if distribution == "truncated_normal":
+            return tn * (math.sqrt(var) / TRUNCATED_STD_FACTOR)
+        return tn * math.sqrt(var)  # truncated_normal_uncorrected
+
+    def stats(shape):
+        try:
+            var = variance(shape)
+        except ShapeError:
+            return None
+        s = math.sqrt(var)
+        if distribution == "uniform":
+            b = math.sqrt(3.0 * var)
+            return Stats(0.0, s, -b, b)
+        if distribution == "normal":
+            return Stats(0.0, s, -math.inf, math.inf)
+        sigma = s / TRUNCATED_STD_FACTOR if distribution == "truncated_normal" else s
+        return Stats(0.0, sigma * TRUNCATED_STD_FACTOR, -2 * sigma, 2 * sigma)
+
+    def check(shape):
+        variance(shape)
+
+    if hp is None:
+        hp = {
+            "scale": scale,
+            "mode": mode,
+            "distribution": distribution,
+            "in_axis": in_axis,
+            "out_axis": out_axis,
+            "batch_axis": batch_axis,
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+        }
+    return make_initializer(scheme, sample, hyperparameters=hp, stats=stats, check=check)
+
+
+@register("variance_scaling", family="variance_scaling")
+def variance_scaling(
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    low_rank: str = "error",
+) -> Callable[..., Array]:
+    """Variance scaling with JAX semantics ("normal" is UNtruncated).
+
+    `var = scale / n` with n = fan_in, fan_out, (fan_in + fan_out)/2 or sqrt(fan_in * fan_out).
+    uniform: U[-1, 1) * sqrt(3 var); normal: N(0, 1) * sqrt(var); truncated_normal:
+    TN(-2, 2) * sqrt(var) / 0.8796... (post-truncation std sqrt(var));
+    truncated_normal_uncorrected: TN(-2, 2) * sqrt(var) (old TF1 / Haiku modules).
+    Fans come from `in_axis`/`out_axis`/`batch_axis` (Flax layout by default) unless `fan_in=`
+    / `fan_out=` override them; `low_rank="keras"` gives rank-0/1 shapes Keras's fans.
+
+    Formula: w ~ D(0, scale / n(mode))
+    Source: jax `nn.initializers.variance_scaling`.
+    """
+    return variance_scaling_builder(
+        "variance_scaling",
+        scale,
+        mode,
+        distribution,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        fan_in=fan_in,
+        fan_out=fan_out,
+        low_rank=low_rank,
+    )
+
+
+@register("keras_variance_scaling", aliases=("VarianceScaling",), family="variance_scaling")
+def keras_variance_scaling(
+    scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"
+) -> Callable[..., Array]:
+    """Variance scaling with Keras 3 semantics: "normal" means the corrected truncated normal,
+    `n` is `max(1, n)`, and rank-0/1 shapes get fans (1, 1) and (n, n).
+
+    Formula: w ~ D(0, scale / max(1, n(mode)))
+    Source: Keras 3 `VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal")`.
+    """
+    return variance_scaling_builder(
+        "keras_variance_scaling",
+        scale,
+        mode,
+        distribution,
+        low_rank="keras",
+        keras=True,
+        hp={"scale": scale, "mode": mode, "distribution": distribution},
+    )
+
+
+def _named_vs(name: str, scale: float, mode: str, dist: str, keras: bool, source: str, aliases):
+    """Registers a fixed variance-scaling specialisation (a one-liner over the primitive)."""
+
+    def builder(
+        in_axis: Axes = -2,
+        out_axis: Axes = -1,
+        batch_axis: Axes = (),
+        fan_in: float | None = None,
+        fan_out: float | None = None,
+    ) -> Callable[..., Array]:
+        return variance_scaling_builder(
+            name,
+            scale,
+            mode,
+            dist,
+            in_axis=in_axis,
+            out_axis=out_axis,
+            batch_axis=batch_axis,
+            fan_in=fan_in,
+            fan_out=fan_out,
+            low_rank="keras" if keras else "error",
+            keras=keras,
+            hp={"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis},
+        )
+
+    shown = {"truncated_normal": "truncated_normal (corrected)"}.get(dist, dist)
+    builder.__doc__ = (
+        f"Variance scaling with scale={scale:g}, mode={mode}, distribution={shown}.\n\n"
+        f"    Formula: w ~ {dist}(0, {scale:g} / {mode})\n"
+        f"    Source: {source}.\n"
+    )
+    builder.__name__ = name
+    register(name, aliases=aliases, family="variance_scaling")(builder)
+
+
+for _name, _scale, _mode, _dist, _aliases, _src in (
+    ("glorot_uniform", 1.0, "fan_avg", "uniform", ("xavier_uniform",), "jax `glorot_uniform`"),
+    ("glorot_normal", 1.0, "fan_avg", "truncated_normal", ("xavier_normal",), "jax `glorot_normal`"),
+    ("he_uniform", 2.0, "fan_in", "uniform", ("kaiming_uniform",), "jax `he_uniform`"),
+    ("he_normal", 2.0, "fan_in", "truncated_normal", ("kaiming_normal",), "jax `he_normal`"),
+    ("lecun_uniform", 1.0, "fan_in", "uniform", (), "jax `lecun_uniform`"),
+    ("lecun_normal", 1.0, "fan_in", "truncated_normal", (), "jax `lecun_normal` (Flax's default)"),
+):
+    _named_vs(_name, _scale, _mode, _dist, False, _src, _aliases)
+    # Keras classes: same fans for rank >= 2, Keras's rank-0/1 fans and max(1, n).
+    _keras = "".join(p.capitalize() for p in _name.split("_"))
+    _named_vs("keras_" + _name, _scale, _mode, _dist, True, f"Keras 3 `{_keras}`", (_keras,))
+
+
+# torch's variance-scaling functions, in the Flax layout (torch fan_in = Flax in_axis).
+
+
+def _torch_mode(scheme: str, mode: str) -> None:
+    _choice(scheme, "mode", mode, ("fan_in", "fan_out"))  # torch has no fan_avg here
+
+
+@register("torch_xavier_uniform", aliases=("xavier_uniform_",), family="variance_scaling")
+def torch_xavier_uniform(
+    gain: float = 1.0, in_axis: Axes = -2, out_axis: Axes = -1
+) -> Callable[..., Array]:
+    """torch's Xavier uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
+
+    Formula: a = gain * sqrt(6 / (fan_in + fan_out)); w ~ U(-a, a)
+    Source: torch `nn.init.xavier_uniform_(gain=1.0)`.
+    """
+    _nonneg("torch_xavier_uniform", gain=gain)
+    return variance_scaling_builder(
+        "torch_xavier_uniform",
+        gain**2,
+        "fan_avg",
+        "uniform",
+        in_axis=in_axis,
+        out_axis=out_axis,
+        hp={"gain": gain, "in_axis": in_axis, "out_axis": out_axis},
+    )
+
+
+@register("torch_xavier_normal", aliases=("xavier_normal_",), family="variance_scaling")
+def torch_xavier_normal(
+    gain: float = 1.0, in_axis: Axes = -2, out_axis: Axes = -1
+) -> Callable[..., Array]:
+    """torch's Xavier normal, UNtruncated: N(0, gain^2 * 2 / (fan_in + fan_out)).
+
+    Formula: std = gain * sqrt(2 / (fan_in + fan_out)); w ~ N(0, std^2)
+    Source: torch `nn.init.xavier_normal_(gain=1.0)`.
+    """
+    _nonneg("torch_xavier_normal", gain=gain)
+    return variance_scaling_builder(
+        "torch_xavier_normal",
+        gain**2,
+        "fan_avg",
+        "normal",
+        in_axis=in_axis,
+        out_axis=out_axis,
+        hp={"gain": gain, "in_axis": in_axis, "out_axis": out_axis},
+    )
+
+
+def _torch_kaiming(name: str, dist: str, a, mode, nonlinearity, in_axis, out_axis):
+    _finite(name, a=a)
+    _torch_mode(name, mode)
+    gain = calculate_gain(nonlinearity, a)
+    return variance_scaling_builder(
+        name,
+        gain**2,
+        mode,
+        dist,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        hp={
+            "a": a,
+            "mode": mode,
+            "nonlinearity": nonlinearity,
+            "in_axis": in_axis,
+            "out_axis": out_axis,
+        },
+    )
+
+
+@register("torch_kaiming_uniform", aliases=("kaiming_uniform_",), family="variance_scaling")
+def torch_kaiming_uniform(
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+) -> Callable[..., Array]:
+    """torch's Kaiming uniform: U(-b, b), b = sqrt(3) * gain / sqrt(fan), gain from `a`.
+
+    Formula: gain = calculate_gain(nonlinearity, a); b = gain * sqrt(3 / fan_mode); w ~ U(-b, b)
+    Source: torch `nn.init.kaiming_uniform_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
+    """
+    return _torch_kaiming("torch_kaiming_uniform", "uniform", a, mode, nonlinearity, in_axis, out_axis)
+
+
+@register("torch_kaiming_normal", aliases=("kaiming_normal_",), family="variance_scaling")
+def torch_kaiming_normal(
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+) -> Callable[..., Array]:
+    """torch's Kaiming normal, UNtruncated: N(0, gain^2 / fan).
+
+    Formula: std = calculate_gain(nonlinearity, a) / sqrt(fan_mode); w ~ N(0, std^2)
+    Source: torch `nn.init.kaiming_normal_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
+    """
+    return _torch_kaiming("torch_kaiming_normal", "normal", a, mode, nonlinearity, in_axis, out_axis)
+
+
+@register(
+    "torch_kernel",
+    aliases=("torch_linear", "torch_conv", "torch_linear_weight", "torch_conv_weight"),
+    family="layer_default",
+)
+def torch_kernel(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+) -> Callable[..., Array]:
+    """torch's Linear/Conv weight default: `kaiming_uniform_(a=sqrt(5))`, i.e. U(+-1/sqrt(fan_in)).
+
+    gain(leaky_relu, sqrt(5)) = sqrt(1/3), so the bound is sqrt(3) * sqrt(1/3) / sqrt(fan_in)
+    = 1/sqrt(fan_in) and the variance 1/(3 fan_in): variance_scaling(1/3, "fan_in", "uniform").
+    For torch's ConvTranspose (fan_in from OUTPUT channels) pass in_axis=-1, out_axis=-2.
+
+    Formula: w ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    Source: torch `nn.Linear/_ConvNd.reset_parameters` (pytorch/pytorch#57109).
+    """
+    return variance_scaling_builder(
+        "torch_kernel",
+        1.0 / 3.0,
+        "fan_in",
+        "uniform",
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        fan_in=fan_in,
+        hp={"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis, "fan_in": fan_in},
+    )
+
+
+def _summed_uniform(scheme: str, bound: float, terms: int, hp: dict) -> Callable[..., Array]:
+    """Sum of `terms` independent U(-bound, bound) draws (torch's b_ih + b_hh for terms=2)."""
+    if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
+        raise HyperparameterError(f"{scheme}: terms={terms!r} must be a positive integer.")
+
+    def sample(key, shape, cd):
+        u = jax.random.uniform(key, (terms,) + tuple(shape), cd, -1.0, 1.0)
+        return bound * jnp.sum(u, axis=0)
+
+    return make_initializer(
+        scheme,
+        sample,
+        hyperparameters=hp,
+        stats=lambda shape: Stats(
+            0.0, bound * math.sqrt(terms / 3.0), -terms * bound, terms * bound
+        ),
+    )
+
+
+@register("torch_bias", aliases=("torch_linear_bias", "torch_conv_bias"), family="layer_default")
+def torch_bias(fan_in: float, terms: int = 1) -> Callable[..., Array]:
+    """torch's Linear/Conv bias default: U(+-1/sqrt(fan_in)), fan_in taken from the KERNEL.
+
+    A bias cannot know its kernel's fan_in from its own shape; the policy engine binds it from
+    context (`fan_in="ctx:kernel_fan_in"`). `terms=2` draws the sum of two such uniforms.
+    torch gives a zero bias when fan_in == 0; here a zero fan_in is rejected instead.
+
+    Formula: b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    Source: torch `nn.Linear.reset_parameters` (`bound = 1 / math.sqrt(fan_in)`).
+    """
+    _positive("torch_bias", fan_in=fan_in)
+    return _summed_uniform(
+        "torch_bias", 1.0 / math.sqrt(fan_in), terms, {"fan_in": fan_in, "terms": terms}
+    )
+
+
+@register("torch_rnn", aliases=("torch_rnn_uniform", "torch_lstm", "torch_gru"), family="layer_default")
+def torch_rnn(hidden_size: int, terms: int = 1) -> Callable[..., Array]:
+    """torch's RNN/LSTM/GRU default for every weight and bias: U(+-1/sqrt(hidden_size)).
+
+    A Flax gate bias that stands for torch's b_ih + b_hh is the SUM of two such draws
+    (`terms=2`): triangular on [-2/sqrt(H), 2/sqrt(H)] with variance 2/(3H).
+
+    Formula: w ~ U(-1/sqrt(H), 1/sqrt(H)) (summed over `terms` independent draws)
+    Source: torch `nn.RNNBase.reset_parameters` / `nn.RNNCellBase.reset_parameters`.
+    """
+    _positive("torch_rnn", hidden_size=hidden_size)
+    return _summed_uniform(
+        "torch_rnn",
+        1.0 / math.sqrt(hidden_size),
+        terms,
+        {"hidden_size": hidden_size, "terms": terms},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Structured schemes.
+
+
+def orthogonal_matrix(key: PRNGKey, n_rows: int, n_cols: int, cd: Any) -> Array:
+    """A Haar-random (n_rows, n_cols) matrix with orthonormal rows or columns.
+
+    Draws N(0, 1) of shape (max, min), takes `q, r = qr(a)`, `q *= sign(diag(r))`, and
+    transposes when n_rows < n_cols (jax `random.orthogonal`, Keras `Orthogonal`).
+    """
+    big, small = max(n_rows, n_cols), min(n_rows, n_cols)
+    a = jax.random.normal(key, (big, small), cd)
+    q, r = jnp.linalg.qr(a)
+    q = q * jnp.sign(jnp.diagonal(r))
+    return q.T if n_rows < n_cols else q
+
+
+@register("orthogonal", aliases=("Orthogonal", "orthogonal_", "OrthogonalInitializer"), family="orthogonal")
+def orthogonal(gain: float = 1.0, column_axis: int = -1) -> Callable[..., Array]:
+    """A (semi-)orthogonal matrix over `shape` flattened to (prod(others), shape[column_axis]).
+
+    The kept axis is `column_axis` (-1: Keras/JAX/Haiku). torch's `orthogonal_` keeps dim 0 of
+    its `(out, in, *k)` layout, which is the last axis of the Flax layout, so for Flax kernels
+    the default reproduces torch too; for an array in torch's layout pass `column_axis=0`.
+    QR is done in float32 (float64 under x64) and cast.
+
+    Formula: w = gain * reshape(q), q with orthonormal rows/columns (Haar measure)
+    Source: jax `nn.initializers.orthogonal(scale, column_axis)`, Keras `Orthogonal(gain)`,
+    torch `nn.init.orthogonal_(gain)`.
+    """
+    _finite("orthogonal", gain=gain)
+    if isinstance(column_axis, bool) or not isinstance(column_axis, int):
+        raise HyperparameterError(f"orthogonal: column_axis={column_axis!r} must be an int.")
+
+    def check(shape):
+        if not -len(shape) <= column_axis < len(shape):
+            raise ShapeError(
+                f"orthogonal: column_axis={column_axis} is out of range for shape {shape}."
+            )
+
+    def sample(key, shape, cd):
+        n_cols = shape[column_axis]
+        n_rows = math.prod(shape) // n_cols
+        q = orthogonal_matrix(key, n_rows, n_cols, cd)
+        moved = list(shape)
+        moved.append(moved.pop(column_axis % len(shape)))
+        q = jnp.reshape(q, moved)
+        return gain * jnp.moveaxis(q, -1, column_axis % len(shape))
+
+    def stats(shape):
+        big = max(shape[column_axis], math.prod(shape) // max(shape[column_axis], 1))
+        return Stats(0.0, abs(gain) / math.sqrt(big), -abs(gain), abs(gain))
+
+    return make_initializer(
+        "orthogonal",
+        sample,
+        hyperparameters={"gain": gain, "column_axis": column_axis},
+        stats=stats,
+        min_rank=2,
+        check=check,
+    )
+
+
+@register("delta_orthogonal", aliases=("ConvolutionDeltaOrthogonal",), family="orthogonal")
+def delta_orthogonal(gain: float = 1.0) -> Callable[..., Array]:
+    """Delta-orthogonal conv kernel: an orthogonal (in, out) matrix at the center tap.
+
+    Shape `(*k, in, out)` with rank 3 to 5 and in <= out; the tap is `(k - 1) // 2`.
+
+    Formula: w[(k-1)//2, :, :] = gain * orthogonal(in, out); 0 elsewhere
+    Source: jax `nn.initializers.delta_orthogonal(scale)` (Xiao et al. 2018).
+    """
+    _finite("delta_orthogonal", gain=gain)
+
+    def check(shape):
+        if shape[-2] > shape[-1]:
+            raise ShapeError(
+                f"delta_orthogonal: shape {shape} has in={shape[-2]} > out={shape[-1]}; "
+                "the center tap must have in <= out."
+            )
+
+    def sample(key, shape, cd):
+        q = gain * orthogonal_matrix(key, shape[-2], shape[-1], cd)
+        center = tuple((s - 1) // 2 for s in shape[:-2])
+        return jnp.zeros(shape, cd).at[center].set(q)
+
+    return make_initializer(
+        "delta_orthogonal",
+        sample,
+        hyperparameters={"gain": gain},
+        min_rank=3,
+        max_rank=5,
+        check=check,
+    )
+
+
+@register("sparse", aliases=("sparse_",), family="sparse")
+def sparse(sparsity: float, std: float = 0.01) -> Callable[..., Array]:
+    """torch's sparse init on a 2-D array: N(0, std^2), then in every column
+    `ceil(sparsity * rows)` entries, at random rows, are set to zero.
+
+    Formula: w ~ N(0, std^2); per column, ceil(sparsity * rows) zeros
+    Source: torch `nn.init.sparse_(tensor, sparsity, std=0.01)` (Martens 2010).
+    """
+    _finite("sparse", sparsity=sparsity)
+    if not 0.0 <= sparsity <= 1.0:
+        raise HyperparameterError(f"sparse: sparsity={sparsity!r} must lie in [0, 1].")
+    _nonneg("sparse", std=std)
+
+    def sample(key, shape, cd):
+        k_val, k_perm = jax.random.split(key)
+        rows = shape[0]
+        num_zeros = int(math.ceil(sparsity * rows))
+        w = std * jax.random.normal(k_val, shape, cd)
+        ranks = jnp.argsort(jnp.argsort(jax.random.uniform(k_perm, shape), axis=0), axis=0)
+        return jnp.where(ranks < num_zeros, jnp.zeros((), cd), w)
+
+    return make_initializer(
+        "sparse",
+        sample,
+        hyperparameters={"sparsity": sparsity, "std": std},
+        min_rank=2,
+        max_rank=2,
+    )
+
+
+@register("uniform_unit_scaling", aliases=("UniformUnitScaling",), family="variance_scaling")
+def uniform_unit_scaling(factor: float = 1.0) -> Callable[..., Array]:
+    """TF1's uniform unit scaling: U(-limit, limit), limit = factor * sqrt(3 / input_size).
+
+    `input_size = max(1, prod(shape[:-1]))`.
+
+    Formula: limit = factor * sqrt(3 / max(1, prod(shape[:-1]))); w ~ U(-limit, limit)
+    Source: TF1 `tf.uniform_unit_scaling_initializer(factor=1.0)`, Haiku `UniformScaling`.
+    """
+    _nonneg("uniform_unit_scaling", factor=factor)
+
+    def limit(shape):
+        return factor * math.sqrt(3.0 / max(1, math.prod(shape[:-1])))
+
+    return make_initializer(
+        "uniform_unit_scaling",
+        lambda key, shape, cd: limit(shape) * jax.random.uniform(key, shape, cd, -1.0, 1.0),
+        hyperparameters={"factor": factor},
+        stats=lambda shape: _uniform_stats(-limit(shape), limit(shape)),
+    )

@@ -1,0 +1,151 @@
+"""The registry of initialization schemes, by name.
+
+`register(name, aliases=...)` decorates a builder `(**hyperparameters) -> Initializer`;
+`get(name, **hyperparameters)` builds one, validating the hyperparameter names against the
+builder's signature (with a did-you-mean) before the builder validates their values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable, Iterable
+
+from jaxinit._src.errors import HyperparameterError, JaxinitError, did_you_mean, unknown
+
+_REQUIRED = inspect.Parameter.empty
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemeInfo:
+    """What the registry knows about one scheme."""
+
+    name: str
+    builder: Callable[..., Any]
+    family: str
+    aliases: tuple[str, ...]
+    formula: str
+    source: str
+    summary: str
+    defaults: dict[str, Any]  # hyperparameter -> default (`REQUIRED` when it has none)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(k for k, v in self.defaults.items() if v is REQUIRED)
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED = _Required()
+
+_SCHEMES: dict[str, SchemeInfo] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def _doc_field(doc: str, field: str) -> str:
+    lines = [ln.strip() for ln in doc.splitlines()]
+    for i, ln in enumerate(lines):
+        if ln.startswith(field + ":"):
+            text = [ln[len(field) + 1 :].strip()]
+            for nxt in lines[i + 1 :]:
+                if not nxt or nxt.endswith(":") or ":" in nxt.split(" ")[0]:
+                    break
+                text.append(nxt)
+            return " ".join(text)
+    return ""
+
+
+def register(
+    name: str, *, aliases: Iterable[str] = (), family: str = "other"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Registers a builder under `name` (and `aliases`). Returns the builder unchanged.
+
+    The builder's docstring should carry `Formula:` and `Source:` lines; they are shown by
+    `jaxinit.describe` and `python -m jaxinit list`.
+    """
+    aliases = tuple(aliases)
+
+    def deco(builder: Callable[..., Any]) -> Callable[..., Any]:
+        for n in (name,) + aliases:
+            if n in _SCHEMES or n in _ALIASES:
+                raise JaxinitError(f"register: the name {n!r} is already registered.")
+        doc = inspect.getdoc(builder) or ""
+        defaults = {}
+        for p in inspect.signature(builder).parameters.values():
+            if p.name.startswith("_") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            defaults[p.name] = REQUIRED if p.default is _REQUIRED else p.default
+        _SCHEMES[name] = SchemeInfo(
+            name=name,
+            builder=builder,
+            family=family,
+            aliases=aliases,
+            formula=_doc_field(doc, "Formula"),
+            source=_doc_field(doc, "Source"),
+            summary=doc.split("\n\n")[0].replace("\n", " ") if doc else "",
+            defaults=defaults,
+        )
+        for a in aliases:
+            _ALIASES[a] = name
+        return builder
+
+    return deco
+
+
+def canonical_name(name: str) -> str:
+    """The canonical scheme name for `name` or one of its aliases; raises if unknown."""
+    if not isinstance(name, str):
+        raise unknown("scheme", name, names(), where="jaxinit.get", suggest_from=all_names())
+    if name in _SCHEMES:
+        return name
+    if name in _ALIASES:
+        return _ALIASES[name]
+    raise unknown("scheme", name, names(), where="jaxinit.get", suggest_from=all_names())
+
+
+def names() -> list[str]:
+    """Canonical names of every registered scheme, sorted."""
+    return sorted(_SCHEMES)
+
+
+def all_names() -> list[str]:
+    """Canonical names and aliases, sorted."""
+    return sorted(list(_SCHEMES) + list(_ALIASES))
+
+
+def describe(name: str) -> SchemeInfo:
+    """The registry entry (formula, source, hyperparameters with defaults) of `name`."""
+    return _SCHEMES[canonical_name(name)]
+
+
+def check_hyperparameters(name: str, hyperparameters: dict[str, Any], where: str = "") -> None:
+    """Raises if `hyperparameters` has a name the scheme does not take or misses a required one."""
+    info = describe(name)
+    prefix = f"{where}: " if where else ""
+    for k in hyperparameters:
+        if k not in info.defaults:
+            valid = ", ".join(info.defaults) or "(none)"
+            raise HyperparameterError(
+                f"{prefix}scheme {info.name!r} takes no hyperparameter {k!r}."
+                f"{did_you_mean(k, info.defaults)} Valid hyperparameters: {valid}."
+            )
+    missing = [k for k in info.required if k not in hyperparameters]
+    if missing:
+        raise HyperparameterError(
+            f"{prefix}scheme {info.name!r} needs the hyperparameter(s) {', '.join(missing)}."
+        )
+
+
+def get(name: str, **hyperparameters: Any) -> Callable[..., Any]:
+    """Builds the initializer registered as `name` with `hyperparameters`.
+
+    >>> import jax, jaxinit
+    >>> init = jaxinit.get("torch_bias", fan_in=16)
+    >>> init(jax.random.key(0), (4,)).shape
+    (4,)
+    """
+    check_hyperparameters(name, hyperparameters, where=f"jaxinit.get({name!r})")
+    return describe(name).builder(**hyperparameters)
