@@ -1,6 +1,15 @@
 """jaxinit: explicit, named, config-driven and faithful initialization for JAX/Flax."""
 
+from jaxinit import presets as presets
 from jaxinit._src import initializers as _initializers  # noqa: F401  (fills the registry)
+from jaxinit._src.api import apply as apply
+from jaxinit._src.api import diff as diff
+from jaxinit._src.api import explain as explain
+from jaxinit._src.api import init as init
+from jaxinit._src.api import resolve as resolve
+from jaxinit._src.config import load_config_file as load_config_file
+from jaxinit._src.config import load_policy as load_policy
+from jaxinit._src.config import save_policy as save_policy
 from jaxinit._src.errors import ConfigError as ConfigError
 from jaxinit._src.errors import HyperparameterError as HyperparameterError
 from jaxinit._src.errors import JaxinitError as JaxinitError
@@ -13,6 +22,13 @@ from jaxinit._src.fans import torch_fans as torch_fans
 from jaxinit._src.gain import calculate_gain as calculate_gain
 from jaxinit._src.initializers import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
 from jaxinit._src.initializers import Stats as Stats
+from jaxinit._src.paths import path_key as path_key
+from jaxinit._src.policy import Decision as Decision
+from jaxinit._src.policy import ModuleInfo as ModuleInfo
+from jaxinit._src.policy import ParamSpec as ParamSpec
+from jaxinit._src.policy import Policy as Policy
+from jaxinit._src.policy import Rule as Rule
+from jaxinit._src.policy import UnusedRuleWarning as UnusedRuleWarning
 from jaxinit._src.registry import SchemeInfo as SchemeInfo
 from jaxinit._src.registry import all_names as all_names
 from jaxinit._src.registry import describe as describe
@@ -24,6 +40,22 @@ from jaxinit._src.types import Initializer as Initializer
 __version__ = "0.1.0"
 
 __all__ = (
+    "Decision",
+    "ModuleInfo",
+    "ParamSpec",
+    "Policy",
+    "Rule",
+    "UnusedRuleWarning",
+    "apply",
+    "diff",
+    "explain",
+    "init",
+    "load_config_file",
+    "load_policy",
+    "path_key",
+    "presets",
+    "resolve",
+    "save_policy",
     "ConfigError",
     "HyperparameterError",
     "Initializer",

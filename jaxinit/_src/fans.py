@@ -63,15 +63,15 @@ def compute_fans(
     ins = _axes(in_axis, nd, "in_axis", scheme)
     outs = _axes(out_axis, nd, "out_axis", scheme)
     bats = _axes(batch_axis, nd, "batch_axis", scheme)
-    used = ins + outs + bats
-    if len(set(used)) != len(used):
-        raise ShapeError(
-            f"{scheme}: in_axis={in_axis}, out_axis={out_axis} and batch_axis={batch_axis} "
-            f"overlap for shape {shape}."
-        )
+    # As in JAX, rf = size / (in_size * out_size * batch_size); axes may overlap (Flax's Embed
+    # uses in_axis=-2, out_axis=0 on (N, F), which gives fan_in = F).
     in_size = math.prod(shape[a] for a in ins)
     out_size = math.prod(shape[a] for a in outs)
-    rf = math.prod(shape[a] for a in range(nd) if a not in used)
+    batch_size = math.prod(shape[a] for a in bats)
+    denom = in_size * out_size * batch_size
+    if denom == 0:
+        return 0.0, 0.0
+    rf = math.prod(shape) / denom
     return float(in_size * rf), float(out_size * rf)
 
 

@@ -877,27 +877,44 @@ def torch_kernel(
     )
 
 
-def _summed_uniform(scheme: str, bound: float, terms: int, hp: dict) -> Callable[..., Array]:
-    """Sum of `terms` independent U(-bound, bound) draws (torch's b_ih + b_hh for terms=2)."""
-    if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
-        raise HyperparameterError(f"{scheme}: terms={terms!r} must be a positive integer.")
+def _summed_uniform(scheme: str, bound: float, terms, hp: dict) -> Callable[..., Array]:
+    """Sum of `terms` independent U(-bound, bound) draws (torch's b_ih + b_hh for terms=2).
+
+    `terms` may be a tuple: the last axis is split into len(terms) equal segments and segment
+    j sums terms[j] draws (torch GRU seen from NNX: r and z biases merge two, n keeps one).
+    """
+    seg = tuple(terms) if isinstance(terms, (tuple, list)) else (terms,)
+    if not seg or any(isinstance(t, bool) or not isinstance(t, int) or t < 1 for t in seg):
+        raise HyperparameterError(
+            f"{scheme}: terms={terms!r} must be a positive integer or a tuple of them."
+        )
+    most = max(seg)
+
+    def check(shape):
+        if len(seg) > 1 and (not shape or shape[-1] % len(seg)):
+            raise ShapeError(
+                f"{scheme}: terms={terms!r} splits the last axis into {len(seg)} segments, "
+                f"but shape {shape} does not divide."
+            )
 
     def sample(key, shape, cd):
-        u = jax.random.uniform(key, (terms,) + tuple(shape), cd, -1.0, 1.0)
-        return bound * jnp.sum(u, axis=0)
+        u = jax.random.uniform(key, (most,) + tuple(shape), cd, -1.0, 1.0)
+        if len(seg) == 1:
+            return bound * jnp.sum(u, axis=0)
+        count = np.repeat(np.array(seg), shape[-1] // len(seg))  # terms of each last-axis entry
+        mask = np.arange(most)[:, None] < count[None, :]
+        mask = mask.reshape((most,) + (1,) * (len(shape) - 1) + (shape[-1],))
+        return bound * jnp.sum(jnp.where(mask, u, 0.0), axis=0)
 
-    return make_initializer(
-        scheme,
-        sample,
-        hyperparameters=hp,
-        stats=lambda shape: Stats(
-            0.0, bound * math.sqrt(terms / 3.0), -terms * bound, terms * bound
-        ),
-    )
+    def stats(shape):
+        t = max(seg)
+        return Stats(0.0, bound * math.sqrt(sum(seg) / len(seg) / 3.0), -t * bound, t * bound)
+
+    return make_initializer(scheme, sample, hyperparameters=hp, stats=stats, check=check)
 
 
 @register("torch_bias", aliases=("torch_linear_bias", "torch_conv_bias"), family="layer_default")
-def torch_bias(fan_in: float, terms: int = 1) -> Callable[..., Array]:
+def torch_bias(fan_in: float, terms: int | tuple[int, ...] = 1) -> Callable[..., Array]:
     """torch's Linear/Conv bias default: U(+-1/sqrt(fan_in)), fan_in taken from the KERNEL.
 
     A bias cannot know its kernel's fan_in from its own shape; the policy engine binds it from
@@ -914,7 +931,7 @@ def torch_bias(fan_in: float, terms: int = 1) -> Callable[..., Array]:
 
 
 @register("torch_rnn", aliases=("torch_rnn_uniform", "torch_lstm", "torch_gru"), family="layer_default")
-def torch_rnn(hidden_size: int, terms: int = 1) -> Callable[..., Array]:
+def torch_rnn(hidden_size: int, terms: int | tuple[int, ...] = 1) -> Callable[..., Array]:
     """torch's RNN/LSTM/GRU default for every weight and bias: U(+-1/sqrt(hidden_size)).
 
     A Flax gate bias that stands for torch's b_ih + b_hh is the SUM of two such draws
@@ -1030,10 +1047,14 @@ def delta_orthogonal(gain: float = 1.0) -> Callable[..., Array]:
 
 @register("sparse", aliases=("sparse_",), family="sparse")
 def sparse(sparsity: float, std: float = 0.01) -> Callable[..., Array]:
-    """torch's sparse init on a 2-D array: N(0, std^2), then in every column
-    `ceil(sparsity * rows)` entries, at random rows, are set to zero.
+    """torch's sparse init on a 2-D kernel in the Flax layout `(in, out)`: N(0, std^2), then in
+    every row (every input unit) `ceil(sparsity * out)` entries, at random columns, are zero.
 
-    Formula: w ~ N(0, std^2); per column, ceil(sparsity * rows) zeros
+    torch's `sparse_` zeroes `ceil(sparsity * rows)` entries of every column of its `(out, in)`
+    weight, i.e. for every input unit a fixed number of its `out` outgoing weights; that is every
+    row of the Flax `(in, out)` kernel, as for every other torch-named scheme here.
+
+    Formula: w ~ N(0, std^2); per row (input unit), ceil(sparsity * out) zeros
     Source: torch `nn.init.sparse_(tensor, sparsity, std=0.01)` (Martens 2010).
     """
     _finite("sparse", sparsity=sparsity)
@@ -1043,10 +1064,11 @@ def sparse(sparsity: float, std: float = 0.01) -> Callable[..., Array]:
 
     def sample(key, shape, cd):
         k_val, k_perm = jax.random.split(key)
-        rows = shape[0]
-        num_zeros = int(math.ceil(sparsity * rows))
+        # Fix: zeros were counted down axis 0 (torch's rule applied to the array as given, i.e. to
+        # torch's layout); in the Flax layout torch's `out` axis is the last one.
+        num_zeros = int(math.ceil(sparsity * shape[-1]))
         w = std * jax.random.normal(k_val, shape, cd)
-        ranks = jnp.argsort(jnp.argsort(jax.random.uniform(k_perm, shape), axis=0), axis=0)
+        ranks = jnp.argsort(jnp.argsort(jax.random.uniform(k_perm, shape), axis=-1), axis=-1)
         return jnp.where(ranks < num_zeros, jnp.zeros((), cd), w)
 
     return make_initializer(
@@ -1077,4 +1099,85 @@ def uniform_unit_scaling(factor: float = 1.0) -> Callable[..., Array]:
         lambda key, shape, cd: limit(shape) * jax.random.uniform(key, shape, cd, -1.0, 1.0),
         hyperparameters={"factor": factor},
         stats=lambda shape: _uniform_stats(-limit(shape), limit(shape)),
+    )
+
+
+@register("keras_depthwise_glorot_uniform", family="variance_scaling")
+def keras_depthwise_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
+    """Keras's glorot_uniform as `DepthwiseConv` computes it, for a Flax depthwise kernel.
+
+    A Flax depthwise conv (feature_group_count=C) stores `(*k, 1, C*m)`; Keras's
+    `DepthwiseConv2D` stores `(*k, C, m)` and its glorot uses fan_in = C*rf, fan_out = m*rf
+    (torch/Flax/Haiku use fan_in = rf). With in-per-group 1 and groups > 1 this uses Keras's
+    fans; otherwise (a regular or grouped conv) it is plain glorot_uniform.
+
+    Formula: limit = sqrt(6 / (fan_in + fan_out)) with Keras depthwise fans; w ~ U(-limit, limit)
+    Source: Keras 3 `DepthwiseConv2D(depthwise_initializer="glorot_uniform")`.
+    """
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise HyperparameterError(
+            f"keras_depthwise_glorot_uniform: groups={groups!r} must be a positive integer."
+        )
+
+    def limit(shape):
+        rf = math.prod(shape[:-2])
+        if shape[-2] == 1 and groups > 1:
+            fi, fo = groups * rf, shape[-1] // groups * rf
+        else:
+            fi, fo = shape[-2] * rf, shape[-1] * rf
+        return math.sqrt(6.0 / (fi + fo))
+
+    def check(shape):
+        if shape[-2] == 1 and groups > 1 and shape[-1] % groups:
+            raise ShapeError(
+                f"keras_depthwise_glorot_uniform: out channels {shape[-1]} are not divisible "
+                f"by groups={groups}."
+            )
+
+    return make_initializer(
+        "keras_depthwise_glorot_uniform",
+        lambda key, shape, cd: limit(shape) * jax.random.uniform(key, shape, cd, -1.0, 1.0),
+        hyperparameters={"groups": groups},
+        stats=lambda shape: _uniform_stats(-limit(shape), limit(shape)),
+        min_rank=3,
+        check=check,
+    )
+
+
+@register("unit_forget_bias", aliases=("keras_lstm_bias",), family="layer_default")
+def unit_forget_bias(gates: int = 4, forget_gate: int = 1) -> Callable[..., Array]:
+    """A fused LSTM bias with the forget block set to one, zeros elsewhere. Ignores the key.
+
+    The last axis is split into `gates` equal blocks; block `forget_gate` is 1 (Keras's gate
+    order [i, f, c, o] and Flax NNX's [i, f, g, o] both put f at index 1).
+
+    Formula: b = concat(0_H, 1_H, 0_H, 0_H)
+    Source: Keras 3 `LSTMCell(unit_forget_bias=True)`.
+    """
+    for n, v in (("gates", gates), ("forget_gate", forget_gate)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise HyperparameterError(f"unit_forget_bias: {n}={v!r} must be a non-negative int.")
+    if not 0 <= forget_gate < gates:
+        raise HyperparameterError(
+            f"unit_forget_bias: forget_gate={forget_gate} must lie in [0, gates={gates})."
+        )
+
+    def check(shape):
+        if shape[-1] % gates:
+            raise ShapeError(
+                f"unit_forget_bias: the last axis of shape {shape} is not divisible by "
+                f"gates={gates}."
+            )
+
+    def sample(key, shape, cd):
+        h = shape[-1] // gates
+        idx = jnp.arange(shape[-1])
+        return jnp.broadcast_to((idx // h == forget_gate).astype(cd), shape)
+
+    return make_initializer(
+        "unit_forget_bias",
+        sample,
+        hyperparameters={"gates": gates, "forget_gate": forget_gate},
+        min_rank=1,
+        check=check,
     )

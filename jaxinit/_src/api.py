@@ -1,0 +1,117 @@
+"""The entry points: `init`, `apply`, `explain`, `diff`, for Linen, NNX and plain pytrees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+from flax import nnx
+
+from jaxinit._src import linen as linen_lib
+from jaxinit._src import nnx as nnx_lib
+from jaxinit._src import pytree as pytree_lib
+from jaxinit._src.config import load_policy
+from jaxinit._src.errors import JaxinitError
+from jaxinit._src.policy import Policy, Resolution, draw
+from jaxinit._src.report import Explanation, PolicyDiff, diff_rows, explain_rows
+from jaxinit._src.types import PRNGKey
+
+
+def _policy(policy: Any) -> Policy:
+    if policy is None:
+        raise JaxinitError(
+            "a policy is required: pass policy=jaxinit.load_policy('torch_like'), a preset name, "
+            "a config file path or a Policy."
+        )
+    return load_policy(policy)
+
+
+def _linen_resolve(model, key, args, kwargs, policy, method):
+    abstract, modules = linen_lib.trace(model, key, *args, method=method, **kwargs)
+    specs, boxes = linen_lib.specs_from_abstract(abstract, modules)
+    return abstract, specs, boxes, policy.resolve(specs)
+
+
+def init(target: Any, key: PRNGKey, *args: Any, policy: Any, method: str | None = None,
+         **kwargs: Any) -> Any:
+    """Initializes `target` under `policy`.
+
+    * Linen module: `jaxinit.init(model, key, *example_inputs, policy=...)` returns the
+      variables `model.init(key, *example_inputs)` would, with the policy applied (boxed
+      partitioning metadata preserved).
+    * NNX module (constructed, or abstract from `nnx.eval_shape`): re-initializes its variables
+      in place and returns the module.
+    * Any other pytree: same as `policy.apply(key, tree)`; returns a new tree.
+
+    Every covered parameter is drawn exactly once, with the key `fold_in(key, hash(path))`.
+    Nothing is changed if an error is raised.
+    """
+    policy = _policy(policy)
+    if isinstance(target, nn.Module):
+        abstract, specs, boxes, res = _linen_resolve(target, key, args, kwargs, policy, method)
+        drawn = draw(res.decisions, key)
+        values = {p: linen_lib.rebox(p, v, boxes) for p, v in drawn.items()}
+        missing = [d.spec.path for d in res.decisions if not d.covered]
+        if missing:
+            values.update(
+                linen_lib.complete(target, key, values, missing, *args, method=method, **kwargs)
+            )
+        return linen_lib.assemble(values)
+    if isinstance(target, nnx.Module):
+        if args or kwargs:
+            raise JaxinitError("jaxinit.init on an NNX module takes no example inputs.")
+        variables, specs = nnx_lib.walk(target)
+        res = policy.resolve(specs)
+        nnx_lib.check_abstract_covered(variables, res.decisions)
+        nnx_lib.write(variables, draw(res.decisions, key))
+        return target
+    if args or kwargs:
+        raise JaxinitError("jaxinit.init on a pytree takes no example inputs; use policy.apply.")
+    return apply(policy, key, target)
+
+
+def apply(policy: Any, key: PRNGKey, tree: Any) -> Any:
+    """Re-initializes the leaves of `tree` that a rule covers; other leaves are returned as
+    they are (fallback "keep") or rejected (fallback "strict"). Paths only: no module types."""
+    policy = _policy(policy)
+    leaves, paths, treedef, specs = pytree_lib.walk(tree)
+    res = policy.resolve(specs)
+    drawn = draw(res.decisions, key)
+    new = [drawn.get(p, leaf) for p, leaf in zip(paths, leaves)]
+    return jax.tree_util.tree_unflatten(treedef, new)
+
+
+def resolve(target: Any, *args: Any, policy: Any, method: str | None = None,
+            **kwargs: Any) -> Resolution:
+    """The decisions for every parameter of `target`, before anything is sampled."""
+    policy = _policy(policy)
+    if isinstance(target, nn.Module):
+        return _linen_resolve(target, jax.random.key(0), args, kwargs, policy, method)[3]
+    if isinstance(target, nnx.Module):
+        return policy.resolve(nnx_lib.walk(target)[1])
+    return policy.resolve(pytree_lib.walk(target)[3])
+
+
+def explain(target: Any, *args: Any, policy: Any, method: str | None = None,
+            print_table: bool = False, **kwargs: Any) -> Explanation:
+    """One row per parameter: path, module type, shape, dtype, the rule that matched, the
+    scheme with its resolved hyperparameters, fan_in/fan_out, theoretical std and bound.
+    Nothing is sampled. `print(explanation)` shows the table; `.to_json()` exports it."""
+    policy = _policy(policy)
+    res = resolve(target, *args, policy=policy, method=method, **kwargs)
+    unused = [r.label for _, r in res.unused_rules if not r.optional]
+    ex = Explanation(policy.name, explain_rows(res), unused)
+    if print_table:
+        print(ex)
+    return ex
+
+
+def diff(policy_a: Any, policy_b: Any, target: Any, *args: Any, method: str | None = None,
+         **kwargs: Any) -> PolicyDiff:
+    """Where two policies disagree on `target`'s parameters (scheme, hyperparameters, std,
+    bound), one row per differing parameter."""
+    a, b = _policy(policy_a), _policy(policy_b)
+    ea = explain(target, *args, policy=a, method=method, **kwargs)
+    eb = explain(target, *args, policy=b, method=method, **kwargs)
+    return PolicyDiff(a.name, b.name, diff_rows(ea.rows, eb.rows))

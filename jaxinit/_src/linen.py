@@ -1,0 +1,141 @@
+"""Flax Linen adapter: parameter specs from an abstract trace, and initialization.
+
+`specs(model, *inputs)` runs `jax.eval_shape(model.init, ...)` under `nn.intercept_methods`
+to learn every variable's path, shape and dtype and the type and attributes of every module,
+without computing anything. `init(...)` then draws each covered parameter once; when some
+variables are left to the module (fallback "keep", or non-parameter collections such as
+BatchNorm statistics), it runs the model's own init with the drawn values already in place, so
+Flax creates only the missing ones (their initializers are never called for covered ones).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+from flax import core
+from flax.core import meta
+from flax.linen import module as linen_module
+from flax.traverse_util import flatten_dict, unflatten_dict
+
+from jaxinit._src.errors import PolicyError
+from jaxinit._src.policy import ModuleInfo, ParamSpec, type_names
+
+_GENERAL = ("DenseGeneral", "LinearGeneral")
+
+
+def _module_info(m: nn.Module) -> ModuleInfo:
+    attrs = {}
+    for f in getattr(m, "__dataclass_fields__", {}):
+        if f in ("parent", "name"):
+            continue
+        v = getattr(m, f, None)
+        if isinstance(v, (bool, int, float, str)) or (
+            isinstance(v, tuple) and all(isinstance(i, (int, str)) for i in v)
+        ):
+            attrs[f] = v
+    return ModuleInfo("/".join(m.scope.path), type_names(m), attrs)
+
+
+def _view_shape(shape: tuple[int, ...], owner: ModuleInfo | None, name: str):
+    """Flax DenseGeneral flattens its kernel to 2-D before calling kernel_init."""
+    if owner is None or name != "kernel" or owner.type_name not in _GENERAL:
+        return None
+    axis = owner.attrs.get("axis", -1)
+    batch = owner.attrs.get("batch_dims", ())
+    n_in = (1 if isinstance(axis, int) else len(axis)) + len(batch)
+    if len(shape) <= 2:
+        return None
+    return (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
+
+
+def trace(model: nn.Module, key, *args, method=None, **kwargs):
+    """Abstract init: (abstract variables, {module path: ModuleInfo})."""
+    modules: dict[str, ModuleInfo] = {}
+
+    def interceptor(next_fun, a, kw, context):
+        m = context.module
+        if m.scope is not None:
+            p = "/".join(m.scope.path)
+            if p not in modules:
+                modules[p] = _module_info(m)
+        return next_fun(*a, **kw)
+
+    def f(k):
+        return model.init(k, *args, method=method, **kwargs)
+
+    with nn.intercept_methods(interceptor):
+        abstract = jax.eval_shape(f, key)
+    return abstract, modules
+
+
+def specs_from_abstract(abstract, modules: dict[str, ModuleInfo]) -> tuple[list[ParamSpec], dict]:
+    """ParamSpecs for every variable, and the boxes ({path: metadata box}) to restore."""
+    flat = flatten_dict(unfreeze(abstract), sep="/")
+    out, boxes = [], {}
+    for path, leaf in flat.items():
+        if isinstance(leaf, meta.AxisMetadata):
+            boxes[path] = leaf
+            leaf = leaf.unbox()
+        parts = path.split("/")
+        scope_parts = parts[1:-1]  # drop the collection and the variable name
+        chain = []
+        for j in range(len(scope_parts), -1, -1):
+            mi = modules.get("/".join(scope_parts[:j]))
+            if mi is not None:
+                chain.append(mi)
+        owner = modules.get("/".join(scope_parts))
+        spec = ParamSpec(
+            path=path,
+            shape=tuple(leaf.shape),
+            dtype=leaf.dtype,
+            modules=tuple(chain),
+            view_shape=_view_shape(tuple(leaf.shape), owner, parts[-1]),
+        )
+        out.append(spec)
+    return out, boxes
+
+
+def unfreeze(x):
+    return core.unfreeze(x) if isinstance(x, core.FrozenDict) else x
+
+
+def rebox(path: str, value, boxes: dict):
+    box = boxes.get(path)
+    return box.replace_boxed(value) if box is not None else value
+
+
+def complete(model: nn.Module, key, drawn_boxed: dict, missing: list[str], *args, method=None,
+             **kwargs) -> dict:
+    """Runs the model's own init with `drawn_boxed` ({path: value}) in place and returns the
+    values of the `missing` paths, which Flax creates with the module's own initializers.
+
+    This is Flax's `Module.init` (core `init` = `apply` with the `initializing` flag) with the
+    given variables pre-populated, so covered initializers are never called.
+    """
+
+    def scope_fn(scope, *a, **kw):
+        linen_module._context.capture_stack.append(False)
+        try:
+            m = model.clone(parent=scope, _deep_clone=True)
+            return getattr(m, method or "__call__")(*a, **kw)
+        finally:
+            linen_module._context.capture_stack.pop()
+
+    f = core.apply(scope_fn, mutable=True, flags={"initializing": True})
+
+    def run(drawn, k):
+        _, variables = f(unflatten_dict(drawn, sep="/"), *args, rngs={"params": k}, **kwargs)
+        flat = flatten_dict(unfreeze(variables), sep="/")
+        absent = [p for p in missing if p not in flat]
+        if absent:
+            raise PolicyError(f"the model did not create the variables {absent} when re-run.")
+        return {p: flat[p] for p in missing}
+
+    return jax.jit(run)(drawn_boxed, key)
+
+
+def assemble(flat_values: dict) -> dict:
+    return unflatten_dict(flat_values, sep="/")

@@ -1,0 +1,82 @@
+"""Flax NNX adapter: parameter specs from the module graph, and in-place re-initialization.
+
+Paths are the graph paths prefixed with the variable's collection (`params/linear/kernel`,
+`batch_stats/bn/mean`), so one policy reads the same on Linen and NNX. Works on constructed
+modules and on abstract ones from `nnx.eval_shape` (whose variables hold ShapeDtypeStructs);
+an abstract module must have every variable covered by a rule, since no default values exist.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from flax import nnx
+
+from jaxinit._src.errors import PolicyError
+from jaxinit._src.policy import ModuleInfo, ParamSpec, simple_attrs, type_names
+
+_COLLECTIONS = {"Param": "params", "BatchStat": "batch_stats", "Cache": "cache"}
+_GENERAL = ("LinearGeneral",)
+
+
+def collection_of(var: nnx.Variable) -> str:
+    for t in type(var).__mro__:
+        if t.__name__ in _COLLECTIONS:
+            return _COLLECTIONS[t.__name__]
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(var).__name__).lower()
+
+
+def _join(path) -> str:
+    return "/".join(str(p) for p in path)
+
+
+def walk(module: nnx.Module):
+    """(variables {path: Variable}, specs) of an NNX module graph."""
+    modules: dict[str, ModuleInfo] = {}
+    variables: dict[str, nnx.Variable] = {}
+    raw = []
+    for path, node in nnx.iter_graph(module):
+        if isinstance(node, nnx.Module):
+            modules[_join(path)] = ModuleInfo(_join(path), type_names(node), simple_attrs(node))
+        elif isinstance(node, nnx.Variable):
+            raw.append((path, node))
+    specs = []
+    for path, var in raw:
+        p = collection_of(var) + "/" + _join(path)
+        variables[p] = var
+        value = var.get_value()
+        chain = [modules[_join(path[:j])] for j in range(len(path) - 1, -1, -1)
+                 if _join(path[:j]) in modules]
+        owner = chain[0] if chain else None
+        shape = tuple(value.shape)
+        view = None
+        if owner is not None and owner.type_name in _GENERAL and path[-1] == "kernel":
+            n_in = len(owner.attrs.get("in_features", ()) or ()) + len(
+                getattr(owner, "batch_axis", {}) or {}
+            )
+            if len(shape) > 2 and 0 < n_in < len(shape):
+                view = (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
+        specs.append(ParamSpec(p, shape, value.dtype, tuple(chain), view))
+    return variables, specs
+
+
+def is_abstract(var: nnx.Variable) -> bool:
+    import jax
+
+    return isinstance(var.get_value(), jax.ShapeDtypeStruct)
+
+
+def check_abstract_covered(variables, decisions) -> None:
+    missing = [d.spec.path for d in decisions if not d.covered and is_abstract(variables[d.spec.path])]
+    if missing:
+        raise PolicyError(
+            "an abstract NNX module (from nnx.eval_shape) has no values to keep for "
+            f"{', '.join(missing)}; add rules that cover them."
+        )
+
+
+def write(variables, values: dict) -> None:
+    """Sets every value at once (after all of them were drawn)."""
+    for p, v in values.items():
+        variables[p].set_value(v)

@@ -1,0 +1,663 @@
+"""The policy engine: ordered regex rules that choose the initializer of every parameter.
+
+A `Rule` matches a parameter by `re.fullmatch` of its "/"-joined path, optionally also by the
+type of a module that owns it (the owner or any enclosing module, by class name or any base
+class name), by rank or by shape. It names a registry scheme and its hyperparameters. A
+hyperparameter may be bound from context, as a string:
+
+* `"ctx:fan_in"`, `"ctx:fan_out"`: fans of the parameter itself (of its 2-D view for
+  DenseGeneral-style kernels, or of the whole fused group);
+* `"ctx:kernel_fan_in"`, `"ctx:kernel_fan_out"`: fans of the sibling kernel of the same module
+  (a bias takes its bound from its kernel: torch's `U(+-1/sqrt(fan_in))`);
+* `"ctx:hidden_size"`: the hidden size of the enclosing recurrent cell;
+* `"ctx:module.ATTR"`: attribute ATTR of the nearest enclosing module that has it;
+* `"cfg:NAME"`: `policy.variables[NAME]` (e.g. the number of layers, for depth scaling).
+
+A rule with `group=` fuses the parameters it matches into one array (concatenated along
+`group_axis`, members ordered by `group_order`), draws it once and splits it: Keras's LSTM
+kernel is one (in, 4H) matrix though Flax stores four (in, H) pieces.
+
+The first matching rule wins. Unmatched parameters keep the module's own initializer
+(`fallback="keep"`) or fail, all listed at once (`fallback="strict"`). A required rule that
+matches nothing is reported with an `UnusedRuleWarning` (or an error, `unused="error"`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxinit._src import fans as fans_lib
+from jaxinit._src import paths as paths_lib
+from jaxinit._src import registry
+from jaxinit._src.errors import (
+    JaxinitError,
+    PolicyError,
+    ShapeError,
+    did_you_mean,
+    unknown,
+)
+from jaxinit._src.types import PRNGKey
+
+CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_size")
+FALLBACKS = ("keep", "strict")
+UNUSED = ("warn", "error", "ignore")
+KERNEL_SIBLINGS = ("kernel", "weight", "w")
+RULE_FIELDS = (
+    "pattern",
+    "scheme",
+    "hyperparameters",
+    "module",
+    "rank",
+    "shape",
+    "group",
+    "group_member",
+    "group_order",
+    "group_axis",
+    "raw_shape",
+    "optional",
+    "name",
+)
+
+
+class UnusedRuleWarning(UserWarning):
+    """A rule of a policy matched no parameter (often a typo in its pattern)."""
+
+
+# --------------------------------------------------------------------------------------------
+# What the engine knows about a model's parameters.
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleInfo:
+    """A module enclosing parameters: its path, class names (MRO) and simple attributes."""
+
+    path: str
+    type_names: tuple[str, ...]
+    attrs: Mapping[str, Any]
+
+    @property
+    def type_name(self) -> str:
+        return self.type_names[0] if self.type_names else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamSpec:
+    """One parameter (or other variable) of a model, before anything is sampled."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: Any
+    modules: tuple[ModuleInfo, ...] = ()  # innermost (owner) first
+    view_shape: tuple[int, ...] | None = None  # the 2-D view a DenseGeneral kernel is drawn in
+
+    @property
+    def draw_shape(self) -> tuple[int, ...]:
+        return self.view_shape if self.view_shape is not None else self.shape
+
+    @property
+    def module_type(self) -> str:
+        return self.modules[0].type_name if self.modules else ""
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> str:
+        return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
+
+
+def simple_attrs(obj: Any) -> dict[str, Any]:
+    """The attributes of a module that are plain numbers, strings or tuples of them."""
+    out = {}
+    try:
+        items = vars(obj).items()
+    except TypeError:
+        return out
+    for k, v in items:
+        if k.startswith("_"):
+            continue
+        if isinstance(v, (bool, int, float, str)) or (
+            isinstance(v, tuple) and all(isinstance(i, (int, str)) for i in v)
+        ):
+            out[k] = v
+    return out
+
+
+def type_names(obj: Any) -> tuple[str, ...]:
+    return tuple(c.__name__ for c in type(obj).__mro__ if c.__name__ not in ("object", "ABC"))
+
+
+# --------------------------------------------------------------------------------------------
+# Rules.
+
+
+def _is_ctx(v: Any) -> bool:
+    return isinstance(v, str) and (v.startswith("ctx:") or v.startswith("cfg:"))
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_freeze(i) for i in v)
+    if isinstance(v, tuple):
+        return tuple(_freeze(i) for i in v)
+    return v
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One rule of a policy. Build-time validated: regexes, scheme name, hyperparameter names,
+    context bindings, and (when no value is bound from context) the hyperparameter values."""
+
+    pattern: str
+    scheme: str
+    hyperparameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    module: str | None = None
+    rank: int | None = None
+    shape: tuple[int | None, ...] | None = None
+    group: str | None = None
+    group_member: str | None = None
+    group_order: tuple[str, ...] = ()
+    group_axis: int = -1
+    raw_shape: bool = False  # draw in the stored shape, not the 2-D view of a DenseGeneral kernel
+    optional: bool = False
+    name: str | None = None
+
+    def __post_init__(self):
+        label = self.label
+        if not isinstance(self.pattern, str):
+            raise PolicyError(f"{label}: pattern must be a string, got {self.pattern!r}.")
+        try:
+            object.__setattr__(self, "_regex", re.compile(self.pattern))
+        except re.error as e:
+            raise PolicyError(f"{label}: invalid regex {self.pattern!r}: {e}.") from None
+        try:
+            mod = re.compile(self.module) if self.module is not None else None
+        except re.error as e:
+            raise PolicyError(f"{label}: invalid module regex {self.module!r}: {e}.") from None
+        object.__setattr__(self, "_module_regex", mod)
+        if not isinstance(self.hyperparameters, Mapping):
+            raise PolicyError(
+                f"{label}: hyperparameters must be a mapping, got {self.hyperparameters!r}."
+            )
+        hp = {str(k): _freeze(v) for k, v in self.hyperparameters.items()}
+        object.__setattr__(self, "hyperparameters", hp)
+        if self.shape is not None:
+            object.__setattr__(self, "shape", tuple(self.shape))
+        object.__setattr__(self, "group_order", tuple(self.group_order or ()))
+        if self.rank is not None and (isinstance(self.rank, bool) or not isinstance(self.rank, int)):
+            raise PolicyError(f"{label}: rank must be an int, got {self.rank!r}.")
+        if isinstance(self.group_axis, bool) or not isinstance(self.group_axis, int):
+            raise PolicyError(f"{label}: group_axis must be an int, got {self.group_axis!r}.")
+        if self.group is not None and not self.group_order:
+            raise PolicyError(f"{label}: a group needs group_order (the member names in order).")
+        try:
+            registry.canonical_name(self.scheme)
+        except JaxinitError as e:
+            raise type(e)(f"{label}: {e}") from None
+        registry.check_hyperparameters(self.scheme, hp, where=label)
+        for k, v in hp.items():
+            if isinstance(v, str) and v.startswith("ctx:"):
+                name = v[4:]
+                if name not in CTX_NAMES and not name.startswith("module."):
+                    choices = list(CTX_NAMES) + ["module.<attr>"]
+                    raise PolicyError(
+                        f"{label}: hyperparameter {k}={v!r} binds an unknown context value "
+                        f"{name!r}.{did_you_mean(name, CTX_NAMES)} Valid: "
+                        f"{', '.join('ctx:' + c for c in choices)}, or cfg:<policy variable>."
+                    )
+        if not any(_is_ctx(v) for v in hp.values()):
+            try:
+                registry.get(self.scheme, **hp)  # validate the values once, at build time
+            except JaxinitError as e:
+                raise type(e)(f"{label}: {e}") from None
+
+    @property
+    def label(self) -> str:
+        return f"rule {self.name!r}" if self.name else f"rule {self.pattern!r} -> {self.scheme}"
+
+    def matches(self, spec: ParamSpec) -> re.Match | None:
+        m = self._regex.fullmatch(spec.path)
+        if m is None:
+            return None
+        if self._module_regex is not None:
+            if not any(
+                self._module_regex.fullmatch(t) for mi in spec.modules for t in mi.type_names
+            ):
+                return None
+        if self.rank is not None and len(spec.shape) != self.rank:
+            return None
+        if self.shape is not None:
+            if len(self.shape) != len(spec.shape) or any(
+                s is not None and s != d for s, d in zip(self.shape, spec.shape)
+            ):
+                return None
+        return m
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {}
+        for f in RULE_FIELDS:
+            v = getattr(self, f)
+            default = Rule.__dataclass_fields__[f].default
+            if f == "hyperparameters":
+                d[f] = {k: list(x) if isinstance(x, tuple) else x for k, x in v.items()}
+            elif f in ("pattern", "scheme") or v != default:
+                d[f] = list(v) if isinstance(v, tuple) else v
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "rule") -> "Rule":
+        if not isinstance(d, Mapping):
+            raise PolicyError(f"{where}: a rule must be a mapping, got {type(d).__name__}.")
+        for k in d:
+            if k not in RULE_FIELDS:
+                raise PolicyError(
+                    f"{where}: unknown rule field {k!r}.{did_you_mean(k, RULE_FIELDS)} "
+                    f"Valid fields: {', '.join(RULE_FIELDS)}."
+                )
+        for k in ("pattern", "scheme"):
+            if k not in d:
+                raise PolicyError(f"{where}: a rule needs the field {k!r}.")
+        kw = dict(d)
+        kw["hyperparameters"] = dict(kw.get("hyperparameters") or {})
+        for k in ("shape", "group_order"):
+            if kw.get(k) is not None:
+                kw[k] = tuple(kw[k])
+        return cls(**kw)
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions: the result of matching, before anything is sampled.
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """How one parameter will be initialized."""
+
+    spec: ParamSpec
+    rule_index: int | None  # None: not covered (module default)
+    rule: Rule | None
+    hyperparameters: Mapping[str, Any]  # resolved (context bound)
+    group: str | None = None
+    group_shape: tuple[int, ...] | None = None  # the fused array's shape
+    group_slice: tuple[int, int] | None = None  # this member's range along the group axis
+
+    @property
+    def covered(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def scheme(self) -> str | None:
+        return registry.canonical_name(self.rule.scheme) if self.rule else None
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        if self.group_shape is not None:
+            return self.group_shape
+        return self.spec.shape if self.rule is not None and self.rule.raw_shape else self.spec.draw_shape
+
+    def initializer(self):
+        return registry.get(self.rule.scheme, **self.hyperparameters)
+
+
+@dataclasses.dataclass
+class Resolution:
+    """All decisions for a model, plus the rules that matched nothing."""
+
+    decisions: list[Decision]
+    unused_rules: list[tuple[int, Rule]]
+
+    def by_path(self) -> dict[str, Decision]:
+        return {d.spec.path: d for d in self.decisions}
+
+
+class Policy:
+    """An ordered list of rules plus a fallback. Immutable; round-trips through
+    `ml_collections.ConfigDict` (`to_config`/`from_config`) and JSON (`to_json`/`from_json`).
+
+    >>> import jaxinit
+    >>> p = jaxinit.Policy([jaxinit.Rule(r".*/bias", "zeros")], fallback="keep")
+    >>> len(p.rules)
+    1
+    """
+
+    def __init__(
+        self,
+        rules: Iterable[Rule | Mapping[str, Any]] = (),
+        *,
+        fallback: str = "keep",
+        unused: str = "warn",
+        variables: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ):
+        rules = list(rules)
+        self.rules: tuple[Rule, ...] = tuple(
+            r if isinstance(r, Rule) else Rule.from_dict(r, where=f"rule #{i}")
+            for i, r in enumerate(rules)
+        )
+        if fallback not in FALLBACKS:
+            raise unknown("fallback", fallback, FALLBACKS, where="Policy")
+        if unused not in UNUSED:
+            raise unknown("unused", unused, UNUSED, where="Policy")
+        self.fallback = fallback
+        self.unused = unused
+        self.variables = dict(variables or {})
+        self.name = name
+        for i, r in enumerate(self.rules):
+            for k, v in r.hyperparameters.items():
+                if isinstance(v, str) and v.startswith("cfg:") and v[4:] not in self.variables:
+                    raise PolicyError(
+                        f"{r.label} (#{i}): hyperparameter {k}={v!r} names the policy variable "
+                        f"{v[4:]!r}, which is not set.{did_you_mean(v[4:], self.variables)} "
+                        f"Set variables: {', '.join(sorted(self.variables)) or '(none)'}."
+                    )
+
+    def __repr__(self) -> str:
+        return (
+            f"Policy(name={self.name!r}, rules={len(self.rules)}, fallback={self.fallback!r}, "
+            f"variables={self.variables!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and self.to_dict() == other.to_dict()
+
+    def replace(self, **kw) -> "Policy":
+        d = dict(
+            rules=self.rules,
+            fallback=self.fallback,
+            unused=self.unused,
+            variables=self.variables,
+            name=self.name,
+        )
+        d.update(kw)
+        return Policy(d.pop("rules"), **d)
+
+    def prepend(self, *rules: Rule | Mapping[str, Any]) -> "Policy":
+        """A policy with `rules` tried before this one's (user overrides on a preset)."""
+        return self.replace(rules=tuple(rules) + self.rules)
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "fallback": self.fallback,
+            "unused": self.unused,
+            "variables": dict(self.variables),
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Policy":
+        from jaxinit._src.config import policy_from_dict  # validated schema
+
+        return policy_from_dict(d)
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), **{"indent": 2, **kw})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Policy":
+        from jaxinit._src.config import policy_from_json
+
+        return policy_from_json(text)
+
+    def to_config(self):
+        from jaxinit._src.config import policy_to_config
+
+        return policy_to_config(self)
+
+    @classmethod
+    def from_config(cls, cfg) -> "Policy":
+        from jaxinit._src.config import policy_from_config
+
+        return policy_from_config(cfg)
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def resolve(self, specs: Sequence[ParamSpec]) -> Resolution:
+        """Matches every parameter to its rule and binds context. Samples nothing."""
+        specs = list(specs)
+        by_path = {s.path: s for s in specs}
+        used = [False] * len(self.rules)
+        matched: list[tuple[ParamSpec, int | None, re.Match | None]] = []
+        for s in specs:
+            for i, r in enumerate(self.rules):
+                m = r.matches(s)
+                if m is not None:
+                    used[i] = True
+                    matched.append((s, i, m))
+                    break
+            else:
+                matched.append((s, None, None))
+        unmatched = [s.path for s, i, _ in matched if i is None]
+        if unmatched and self.fallback == "strict":
+            raise PolicyError(
+                f"strict policy {self.name or ''!s}: {len(unmatched)} parameter(s) match no rule: "
+                + ", ".join(unmatched)
+                + ". Add rules for them or use fallback='keep'."
+            )
+        unused_rules = [(i, r) for i, r in enumerate(self.rules) if not used[i]]
+        required_unused = [(i, r) for i, r in unused_rules if not r.optional]
+        if required_unused and self.unused != "ignore":
+            msg = "; ".join(f"#{i} {r.label}" for i, r in required_unused)
+            msg = f"policy {self.name or ''!s}: rule(s) matched no parameter: {msg}."
+            if self.unused == "error":
+                raise PolicyError(msg)
+            warnings.warn(msg, UnusedRuleWarning, stacklevel=3)
+
+        # Groups: collect members per (rule, group id).
+        groups: dict[tuple[int, str], list[tuple[ParamSpec, str]]] = {}
+        for s, i, m in matched:
+            if i is not None and self.rules[i].group is not None:
+                r = self.rules[i]
+                gid = m.expand(r.group)
+                member = m.expand(r.group_member) if r.group_member else s.name
+                groups.setdefault((i, gid), []).append((s, member))
+        group_info: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
+        for (i, gid), members in groups.items():
+            group_info.update(self._layout_group(self.rules[i], gid, members))
+
+        decisions = []
+        for s, i, m in matched:
+            if i is None:
+                decisions.append(Decision(s, None, None, {}))
+                continue
+            r = self.rules[i]
+            gid = m.expand(r.group) if r.group is not None else None
+            gshape, gslice = group_info[s.path] if gid is not None else (None, None)
+            shape_for_ctx = gshape if gshape is not None else (s.shape if r.raw_shape else s.draw_shape)
+            hp = {
+                k: self._bind(v, k, s, r, i, shape_for_ctx, by_path)
+                for k, v in r.hyperparameters.items()
+            }
+            d = Decision(s, i, r, hp, gid, gshape, gslice)
+            try:
+                init = d.initializer()
+            except JaxinitError as e:
+                raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
+            try:
+                jax.eval_shape(lambda k, init=init: init(k, d.sample_shape, s.dtype), _ABSTRACT_KEY)
+            except JaxinitError as e:
+                raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
+            decisions.append(d)
+        return Resolution(decisions, unused_rules)
+
+    def _layout_group(self, rule: Rule, gid: str, members: list[tuple[ParamSpec, str]]):
+        order = {name: k for k, name in enumerate(rule.group_order)}
+        names = [mem for _, mem in members]
+        for mem in names:
+            if mem not in order:
+                raise PolicyError(
+                    f"{rule.label}: group {gid!r} has a member {mem!r} that is not in "
+                    f"group_order {list(rule.group_order)}.{did_you_mean(mem, order)}"
+                )
+        missing = [n for n in rule.group_order if n not in names]
+        if missing or len(set(names)) != len(names):
+            raise PolicyError(
+                f"{rule.label}: group {gid!r} must have each of {list(rule.group_order)} exactly "
+                f"once; found {sorted(names)} (paths: {[s.path for s, _ in members]})."
+            )
+        members = sorted(members, key=lambda sm: order[sm[1]])
+        shapes = [s.shape if rule.raw_shape else s.draw_shape for s, _ in members]
+        nd = len(shapes[0])
+        ax = rule.group_axis % nd if nd else 0
+        for (s, _), sh in zip(members, shapes):
+            other = tuple(d for k, d in enumerate(sh) if k != ax)
+            ref = tuple(d for k, d in enumerate(shapes[0]) if k != ax)
+            if len(sh) != nd or other != ref or s.dtype != members[0][0].dtype:
+                raise ShapeError(
+                    f"{rule.label}: group {gid!r} cannot fuse {s.path!r} of shape "
+                    f"{sh} ({s.dtype}) with {members[0][0].path!r} of shape "
+                    f"{shapes[0]} ({members[0][0].dtype}) along axis {rule.group_axis}."
+                )
+        total = sum(sh[ax] for sh in shapes)
+        gshape = tuple(total if k == ax else d for k, d in enumerate(shapes[0]))
+        out, start = {}, 0
+        for (s, _), sh in zip(members, shapes):
+            out[s.path] = (gshape, (start, start + sh[ax]))
+            start += sh[ax]
+        return out
+
+    def _bind(self, v, k, spec: ParamSpec, rule: Rule, i: int, shape, by_path):
+        if not _is_ctx(v):
+            return v
+        where = f"parameter {spec.path!r}, {rule.label} (#{i}), hyperparameter {k}={v!r}"
+        name = v[4:]
+        if v.startswith("cfg:"):
+            return self.variables[name]
+        if name in ("fan_in", "fan_out"):
+            fi, fo = _fans(shape, where)
+            return fi if name == "fan_in" else fo
+        if name in ("kernel_fan_in", "kernel_fan_out"):
+            sib = None
+            for n in KERNEL_SIBLINGS:
+                sib = by_path.get(f"{spec.parent}/{n}" if spec.parent else n)
+                if sib is not None:
+                    break
+            if sib is None:
+                raise PolicyError(
+                    f"{where}: cannot be resolved: no sibling kernel "
+                    f"({' or '.join(KERNEL_SIBLINGS)}) next to it under {spec.parent!r}."
+                )
+            fi, fo = _fans(sib.draw_shape, where)
+            return fi if name == "kernel_fan_in" else fo
+        if name == "hidden_size":
+            for mi in spec.modules:
+                for attr in ("hidden_size", "hidden_features", "num_units", "units"):
+                    if isinstance(mi.attrs.get(attr), int):
+                        return mi.attrs[attr]
+                if mi.type_name.endswith("Cell") and isinstance(mi.attrs.get("features"), int):
+                    return mi.attrs["features"]
+            raise PolicyError(
+                f"{where}: cannot be resolved: no enclosing recurrent cell with a hidden size "
+                f"(modules: {[mi.type_name for mi in spec.modules] or 'unknown'})."
+            )
+        attr = name[len("module.") :]
+        for mi in spec.modules:
+            if attr in mi.attrs:
+                return mi.attrs[attr]
+        raise PolicyError(
+            f"{where}: cannot be resolved: no enclosing module has the attribute {attr!r}."
+        )
+
+
+_ABSTRACT_KEY = jax.ShapeDtypeStruct((), jax.random.key(0).dtype)
+
+
+def _fans(shape, where) -> tuple[float, float]:
+    try:
+        return fans_lib.compute_fans(shape, scheme="context")
+    except ShapeError as e:
+        raise PolicyError(f"{where}: cannot be resolved: {e}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing: every covered parameter exactly once, batched by (scheme, shape, dtype).
+
+
+def _hashable(hp: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in hp.items()))
+
+
+def draw(decisions: Sequence[Decision], key: PRNGKey, *, jit: bool = True) -> dict[str, Any]:
+    """Samples every covered decision; returns {path: array}.
+
+    Decisions sharing (scheme, hyperparameters, sample shape, dtype) are drawn with one
+    `vmap` over their path keys, so the program grows with the number of distinct groups, not
+    with the number of parameters. Fused groups are drawn once and split. Errors surface while
+    tracing, before anything is computed, so nothing is half-initialized.
+    """
+    covered = [d for d in decisions if d.covered]
+    if not covered:
+        return {}
+    units: dict[tuple, list[tuple[str, list[Decision]]]] = {}
+    seen_groups: dict[str, list[Decision]] = {}
+    for d in covered:
+        if d.group is not None:
+            seen_groups.setdefault(d.group, []).append(d)
+            if len(seen_groups[d.group]) > 1:
+                continue
+        sig = (d.scheme, _hashable(d.hyperparameters), d.sample_shape, str(jnp.dtype(d.spec.dtype)))
+        key_id = ("group:" + d.group) if d.group is not None else d.spec.path
+        units.setdefault(sig, []).append((key_id, [d]))
+    for sig, items in units.items():
+        for j, (key_id, ds) in enumerate(items):
+            if ds[0].group is not None:
+                items[j] = (key_id, seen_groups[ds[0].group])
+
+    def run(root):
+        out = {}
+        for sig, items in units.items():
+            d0 = items[0][1][0]
+            init = d0.initializer()
+            shape, dtype = d0.sample_shape, d0.spec.dtype
+            keys = paths_lib.path_keys(root, [kid for kid, _ in items])
+            if len(items) == 1:
+                arrays = init(keys[0], shape, dtype)[None]
+            else:
+                arrays = jax.vmap(lambda k: init(k, shape, dtype))(keys)
+            for j, (_, ds) in enumerate(items):
+                a = arrays[j]
+                for d in ds:
+                    x = a
+                    if d.group is not None:
+                        ax = d.rule.group_axis % len(d.group_shape)
+                        lo, hi = d.group_slice
+                        x = jax.lax.slice_in_dim(x, lo, hi, axis=ax)
+                    out[d.spec.path] = jnp.reshape(x, d.spec.shape)
+        return out
+
+    return jax.jit(run)(key) if jit else run(key)
+
+
+def stats_of(d: Decision):
+    """Theoretical (mean, std, low, high) and fans of a decision, or None where unknown."""
+    if not d.covered:
+        return None, None
+    init = d.initializer()
+    st = init.stats(d.sample_shape) if hasattr(init, "stats") else None
+    try:
+        fans = fans_lib.compute_fans(d.sample_shape, scheme="explain")
+    except ShapeError:
+        fans = None
+    return st, fans
+
+
+__all__ = [
+    "Decision",
+    "ModuleInfo",
+    "ParamSpec",
+    "Policy",
+    "Resolution",
+    "Rule",
+    "UnusedRuleWarning",
+    "draw",
+]

@@ -1,0 +1,247 @@
+"""The presets: torch_like, tf_like, tf1_like, flax_default, haiku_like.
+
+Each preset is an ordered rule list over Linen and NNX module types (see the coverage table in
+the README; the facts and their sources are in `shared/reference/conventions.md`). Specific
+rules (recurrent cells, attention) come before general ones (Dense/Conv). Rules are optional
+(a model without LSTMs does not warn about the LSTM rules) and the fallback is "keep":
+parameters of modules a preset does not know keep their module's own initializer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from jaxinit._src.errors import unknown
+from jaxinit._src.policy import Policy, Rule
+
+# Module-type regexes (class names; Linen and NNX share most).
+DENSE = r"Dense|DenseGeneral|Linear|LinearGeneral|Einsum"
+CONV = r"Conv|ConvLocal"
+CONV_T = r"ConvTranspose"
+EMBED = r"Embed"
+LSTM = r"LSTMCell|OptimizedLSTMCell"
+GRU = r"GRUCell"
+SIMPLE = r"SimpleCell"
+CELLS = r"LSTMCell|OptimizedLSTMCell|GRUCell|SimpleCell|MGUCell|ConvLSTMCell"
+MHA = r"MultiHeadDotProductAttention|MultiHeadAttention|SelfAttention"
+NORMS = r"LayerNorm|RMSNorm|GroupNorm|BatchNorm|InstanceNorm"
+
+ANY = r"(?:.*/)?"  # any prefix (collection and module path), possibly empty
+
+
+def R(pattern: str, scheme: str, module: str | None = None, **kw: Any) -> Rule:
+    hp = kw.pop("hp", {})
+    return Rule(pattern, scheme, hp, module=module, optional=True, **kw)
+
+
+def _norm_rules(prelu: float | None) -> list[Rule]:
+    rules = [
+        R(ANY + r"scale", "ones", NORMS, name="norm scale"),
+        R(ANY + r"bias", "zeros", NORMS, name="norm bias"),
+        R(r"batch_stats/" + ANY + r"mean", "zeros", "BatchNorm", name="batchnorm mean"),
+        R(r"batch_stats/" + ANY + r"var", "ones", "BatchNorm", name="batchnorm var"),
+    ]
+    if prelu is not None:
+        rules.append(
+            R(ANY + r"negative_slope", "constant", "PReLU", hp={"value": prelu}, name="prelu")
+        )
+    return rules
+
+
+def torch_like() -> Policy:
+    """PyTorch 2.x module defaults.
+
+    Linear/Conv kernels `kaiming_uniform_(a=sqrt(5))` = U(+-1/sqrt(fan_in)), biases
+    U(+-1/sqrt(fan_in of the kernel)); ConvTranspose fans from OUTPUT channels; Embedding N(0,1);
+    RNN cells U(+-1/sqrt(H)) everywhere, with a Flax gate bias that stands for b_ih + b_hh
+    drawn as the sum of two uniforms; MultiheadAttention q/k/v as one packed (3E, E) xavier
+    (bound sqrt(6/(4E))), out projection Linear default with zero bias, q/k/v biases zero;
+    norms ones/zeros; PReLU 0.25.
+    """
+    H = {"hidden_size": "ctx:hidden_size"}
+    rules = [
+        # Recurrent cells (torch RNNBase / RNNCellBase).
+        R(ANY + r"h[ifgo]/bias", "torch_rnn", LSTM, hp={**H, "terms": 2}, name="lstm bias"),
+        R(ANY + r"dense_h/bias", "torch_rnn", LSTM, hp={**H, "terms": 2}, name="nnx lstm bias"),
+        R(ANY + r"i[rz]/bias", "torch_rnn", GRU, hp={**H, "terms": 2}, name="gru r/z bias"),
+        R(ANY + r"(in|hn)/bias", "torch_rnn", GRU, hp=H, name="gru n biases"),
+        # NNX GRUCell: one fused input bias [r, z, n] and no b_hn at all.
+        R(ANY + r"dense_i/bias", "torch_rnn", GRU, hp={**H, "terms": (2, 2, 1)},
+          name="nnx gru bias"),
+        R(ANY + r"(i|dense_i)/bias", "torch_rnn", SIMPLE, hp={**H, "terms": 2},
+          name="rnn cell bias"),
+        R(ANY + r"[^/]+", "torch_rnn", CELLS, hp=H, name="rnn weights"),
+        # MultiheadAttention.
+        R(r"(.*)/(query|key|value)/kernel", "torch_xavier_uniform", MHA,
+          group=r"\1/in_proj", group_member=r"\2", group_order=("query", "key", "value"),
+          name="mha packed in_proj"),
+        R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="mha biases"),
+        R(ANY + r"out/kernel", "torch_kernel", MHA, name="mha out_proj"),
+        # Embedding.
+        R(ANY + r"embedding", "torch_embedding", EMBED, name="embedding"),
+        # Transposed conv: torch's fan_in is the OUTPUT channels (Flax out_axis).
+        R(ANY + r"kernel", "torch_kernel", CONV_T, hp={"in_axis": -1, "out_axis": -2},
+          name="conv_transpose kernel"),
+        R(ANY + r"bias", "torch_bias", CONV_T, hp={"fan_in": "ctx:kernel_fan_out"},
+          name="conv_transpose bias"),
+        # Linear / Conv.
+        R(ANY + r"kernel", "torch_kernel", f"{DENSE}|{CONV}", name="kernel"),
+        R(ANY + r"bias", "torch_bias", f"{DENSE}|{CONV}", hp={"fan_in": "ctx:kernel_fan_in"},
+          name="bias"),
+        *_norm_rules(prelu=0.25),
+    ]
+    return Policy(rules, fallback="keep", unused="ignore", name="torch_like")
+
+
+def tf_like(attention_fans: str = "2d") -> Policy:
+    """Keras 3 / tf.keras defaults.
+
+    Kernels glorot_uniform, biases zeros; Embedding U(+-0.05); LSTM/GRU/SimpleRNN kernels glorot
+    over the WHOLE fused (in, G*H) matrix and recurrent kernels orthogonal over the whole
+    (H, G*H) matrix, drawn once and split; LSTM forget bias 1; depthwise convs with Keras's
+    fans; norms ones/zeros; PReLU 0. `attention_fans="2d"` is Keras >= 3.15 (EinsumDense
+    passes 2-D fans); `"rank3"` reproduces tf.keras and older Keras 3, whose glorot sees the
+    rank-3 (E, H, D) kernels.
+    """
+    if attention_fans not in ("2d", "rank3"):
+        raise unknown("attention_fans", attention_fans, ("2d", "rank3"), where="tf_like")
+    rules = [
+        # LSTM: Linen (ii/if/ig/io, hi/hf/hg/ho; NNX spells the forget input gate "if_").
+        R(r"(.*)/i([ifgo])_?/kernel", "glorot_uniform", LSTM, group=r"\1/kernel",
+          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm kernel"),
+        R(r"(.*)/h([ifgo])/kernel", "orthogonal", LSTM, group=r"\1/recurrent_kernel",
+          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm recurrent"),
+        R(ANY + r"hf/bias", "ones", LSTM, name="lstm forget bias"),
+        R(ANY + r"h[igo]/bias", "zeros", LSTM, name="lstm bias"),
+        # NNX OptimizedLSTMCell: already fused.
+        R(ANY + r"dense_i/kernel", "glorot_uniform", LSTM, name="nnx lstm kernel"),
+        R(ANY + r"dense_h/kernel", "orthogonal", LSTM, name="nnx lstm recurrent"),
+        R(ANY + r"dense_h/bias", "unit_forget_bias", LSTM, name="nnx lstm bias"),
+        # GRU (Linen ir/iz/in + hr/hz/hn; NNX dense_i/dense_h).
+        R(r"(.*)/i([rzn])/kernel", "glorot_uniform", GRU, group=r"\1/kernel",
+          group_member=r"\2", group_order=("r", "z", "n"), name="gru kernel"),
+        R(r"(.*)/h([rzn])/kernel", "orthogonal", GRU, group=r"\1/recurrent_kernel",
+          group_member=r"\2", group_order=("r", "z", "n"), name="gru recurrent"),
+        # SimpleRNN.
+        R(ANY + r"(i|dense_i)/kernel", "glorot_uniform", f"{GRU}|{SIMPLE}", name="rnn kernel"),
+        R(ANY + r"(h|dense_h)/kernel", "orthogonal", f"{GRU}|{SIMPLE}", name="rnn recurrent"),
+        R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
+        R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="other cell weights"),
+        # Attention: glorot on each projection, zero biases.
+        R(ANY + r"(query|key|value|out)/kernel",
+          "keras_glorot_uniform" if attention_fans == "rank3" else "glorot_uniform", MHA,
+          raw_shape=attention_fans == "rank3", name="mha kernels"),
+        R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="mha biases"),
+        R(ANY + r"embedding", "keras_embedding", EMBED, name="embedding"),
+        R(ANY + r"kernel", "keras_depthwise_glorot_uniform", r"Conv",
+          hp={"groups": "ctx:module.feature_group_count"}, name="conv kernel"),
+        R(ANY + r"kernel", "glorot_uniform", f"{DENSE}|{CONV}|{CONV_T}", name="kernel"),
+        R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}", name="bias"),
+        *_norm_rules(prelu=0.0),
+    ]
+    return Policy(rules, fallback="keep", unused="ignore", name="tf_like",
+                  variables={"attention_fans": attention_fans})
+
+
+def tf1_like() -> Policy:
+    """TF1 defaults: every floating variable from `tf.get_variable` is glorot_uniform whatever
+    the layer (kernels, embeddings, RNN kernels), `tf.layers` biases are zero, GRUCell gate
+    biases are 1, norm scales one and offsets zero.
+
+    Not representable exactly: TF1 LSTM/GRU cells hold ONE kernel over the concatenated
+    [x, h] input ((in+H, 4H)); Flax splits it into input and recurrent pieces, which are drawn
+    here as glorot over the fused (in, 4H) and (H, 4H) matrices (Keras-style) instead.
+    """
+    rules = [
+        R(r"(.*)/i([ifgo])_?/kernel", "glorot_uniform", LSTM, group=r"\1/kernel",
+          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm kernel"),
+        R(r"(.*)/h([ifgo])/kernel", "glorot_uniform", LSTM, group=r"\1/recurrent_kernel",
+          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm recurrent"),
+        R(r"(.*)/i([rz])/bias", "ones", GRU, name="gru gate bias"),
+        R(r"(.*)/i([rzn])/kernel", "glorot_uniform", GRU, group=r"\1/kernel",
+          group_member=r"\2", group_order=("r", "z", "n"), name="gru kernel"),
+        R(r"(.*)/h([rzn])/kernel", "glorot_uniform", GRU, group=r"\1/recurrent_kernel",
+          group_member=r"\2", group_order=("r", "z", "n"), name="gru recurrent"),
+        R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
+        R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="rnn weights"),
+        R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="attention biases"),
+        R(ANY + r"embedding", "glorot_uniform", EMBED, name="embedding"),
+        *_norm_rules(prelu=None),
+        R(ANY + r"bias", "zeros", name="bias"),
+        # Keras-style fans so that rank-0/1 variables get glorot too, as tf.get_variable does.
+        R(r"params/" + ANY + r"[^/]+", "keras_glorot_uniform", name="every other variable"),
+    ]
+    return Policy(rules, fallback="keep", unused="ignore", name="tf1_like")
+
+
+def flax_default() -> Policy:
+    """Exactly the distributions Flax's own modules use (the baseline): lecun_normal kernels
+    (on the 2-D view for DenseGeneral/attention), zero biases, Embed N(0, 1/features), recurrent
+    kernels orthogonal (per gate in Linen, whole matrix in NNX's fused cells), MGU forget bias 1,
+    norms ones/zeros, PReLU 0.01. Values differ from `model.init` (jaxinit derives keys from
+    paths), distributions do not.
+    """
+    rules = [
+        R(ANY + r"h[ifgo]?/kernel", "orthogonal", CELLS, name="recurrent kernel (per gate)"),
+        R(ANY + r"h[rzn]/kernel", "orthogonal", CELLS, name="gru recurrent kernel"),
+        R(ANY + r"dense_h/kernel", "orthogonal", CELLS, name="nnx recurrent kernel"),
+        R(ANY + r"if/bias", "ones", "MGUCell", name="mgu forget bias"),
+        R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
+        R(ANY + r"[^/]*kernel", "lecun_normal", CELLS, name="rnn input kernels"),
+        R(ANY + r"embedding", "variance_scaling", EMBED,
+          hp={"scale": 1.0, "mode": "fan_in", "distribution": "normal", "out_axis": 0},
+          name="embedding"),
+        R(ANY + r"kernel", "lecun_normal", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="kernel"),
+        R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="bias"),
+        *_norm_rules(prelu=0.01),
+    ]
+    return Policy(rules, fallback="keep", unused="ignore", name="flax_default")
+
+
+def haiku_like() -> Policy:
+    """Haiku module defaults: Linear/Conv `TruncatedNormal(1/sqrt(fan_in))` WITHOUT the std
+    correction (actual std 0.88/sqrt(fan_in)), fan_in from input channels also for transposed
+    convs; zero biases; Embed TruncatedNormal(1) (std 0.88); GRU w_i/w_h LeCun truncated
+    normal (corrected) over the fused matrices; norms ones/zeros.
+
+    Not representable exactly: hk.LSTM uses one Linear over [x, h] ((in+H, 4H), fan_in in+H);
+    Flax's split input/recurrent kernels are drawn with their own fan_in instead.
+    """
+    tn = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal_uncorrected"}
+    rules = [
+        R(r"(.*)/i([rzn])/kernel", "lecun_normal", GRU, group=r"\1/w_i", group_member=r"\2",
+          group_order=("r", "z", "n"), name="gru w_i"),
+        R(r"(.*)/h([rzn])/kernel", "lecun_normal", GRU, group=r"\1/w_h", group_member=r"\2",
+          group_order=("r", "z", "n"), name="gru w_h"),
+        R(ANY + r"(dense_i|dense_h)/kernel", "lecun_normal", GRU, name="nnx gru"),
+        R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
+        R(ANY + r"[^/]*kernel", "variance_scaling", CELLS, hp=tn, name="rnn kernels"),
+        R(ANY + r"embedding", "truncated_normal", EMBED, hp={"stddev": 1.0}, name="embedding"),
+        R(ANY + r"kernel", "variance_scaling", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", hp=tn,
+          name="kernel"),
+        R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="bias"),
+        *_norm_rules(prelu=None),
+    ]
+    return Policy(rules, fallback="keep", unused="ignore", name="haiku_like")
+
+
+PRESETS: dict[str, Callable[..., Policy]] = {
+    "torch_like": torch_like,
+    "tf_like": tf_like,
+    "tf1_like": tf1_like,
+    "flax_default": flax_default,
+    "haiku_like": haiku_like,
+}
+
+
+def get(name: str, **options: Any) -> Policy:
+    """The preset `name` (with its options, e.g. `tf_like`'s `attention_fans`)."""
+    if name not in PRESETS:
+        raise unknown(
+            "preset or policy file", name, PRESETS, where="load_policy",
+        )
+    return PRESETS[name](**options)
+
+
+def names() -> list[str]:
+    return list(PRESETS)

@@ -1,0 +1,186 @@
+"""Explain tables and policy diffs: see every decision before anything is sampled."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+import jax.numpy as jnp
+
+from jaxinit._src.policy import Resolution, stats_of
+
+
+@dataclasses.dataclass(frozen=True)
+class ExplainRow:
+    path: str
+    module: str
+    shape: tuple[int, ...]
+    dtype: str
+    rule: str  # "#i pattern" or "(module default)"
+    scheme: str
+    hyperparameters: dict[str, Any]
+    fan_in: float | None
+    fan_out: float | None
+    std: float | None
+    bound: float | None  # max |w| of the support (inf for normals), None if unknown
+    group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["shape"] = list(self.shape)
+        for k in ("std", "bound", "fan_in", "fan_out"):
+            if d[k] is not None and not math.isfinite(d[k]):
+                d[k] = str(d[k])
+        d["hyperparameters"] = {k: _jsonable(v) for k, v in self.hyperparameters.items()}
+        return d
+
+
+def _jsonable(v):
+    if isinstance(v, tuple):
+        return [_jsonable(i) for i in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def explain_rows(res: Resolution) -> list[ExplainRow]:
+    rows = []
+    for d in res.decisions:
+        s = d.spec
+        if not d.covered:
+            rows.append(
+                ExplainRow(s.path, s.module_type, s.shape, str(jnp.dtype(s.dtype)),
+                           "(module default)", "(module default)", {}, None, None, None, None)
+            )
+            continue
+        st, fans = stats_of(d)
+        bound = None
+        if st is not None:
+            bound = max(abs(st.low), abs(st.high))
+        rows.append(
+            ExplainRow(
+                s.path,
+                s.module_type,
+                s.shape,
+                str(jnp.dtype(s.dtype)),
+                f"#{d.rule_index} {d.rule.name or d.rule.pattern}",
+                d.scheme,
+                dict(d.hyperparameters),
+                fans[0] if fans else None,
+                fans[1] if fans else None,
+                st.std if st is not None else None,
+                bound,
+                d.group,
+            )
+        )
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf"
+        if v == int(v) and abs(v) < 1e9:
+            return str(int(v))
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _hp(hp: dict) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in hp.items() if v is not None and v != ())
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """An aligned plain-text table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class Explanation:
+    policy: str | None
+    rows: list[ExplainRow]
+    unused_rules: list[str]
+
+    def __str__(self) -> str:
+        headers = ["path", "module", "shape", "dtype", "rule", "scheme", "hyperparameters",
+                   "fan_in", "fan_out", "std", "bound"]
+        body = [
+            [r.path, r.module or "-", "x".join(map(str, r.shape)) or "()", r.dtype, r.rule,
+             r.scheme, _hp(r.hyperparameters), _fmt(r.fan_in), _fmt(r.fan_out), _fmt(r.std),
+             _fmt(r.bound)]
+            for r in self.rows
+        ]
+        out = f"policy: {self.policy}\n" + table(headers, body)
+        if self.unused_rules:
+            out += "\nrules that matched nothing: " + "; ".join(self.unused_rules)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "rows": [r.to_dict() for r in self.rows],
+            "unused_rules": self.unused_rules,
+        }
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), **{"indent": 2, **kw})
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffRow:
+    path: str
+    a: ExplainRow
+    b: ExplainRow
+
+
+def diff_rows(rows_a: list[ExplainRow], rows_b: list[ExplainRow]) -> list[DiffRow]:
+    b_by = {r.path: r for r in rows_b}
+    out = []
+    for ra in rows_a:
+        rb = b_by.get(ra.path)
+        if rb is None:
+            continue
+        same = (ra.scheme, _hp(ra.hyperparameters), _fmt(ra.std), _fmt(ra.bound)) == (
+            rb.scheme, _hp(rb.hyperparameters), _fmt(rb.std), _fmt(rb.bound))
+        if not same:
+            out.append(DiffRow(ra.path, ra, rb))
+    return out
+
+
+@dataclasses.dataclass
+class PolicyDiff:
+    policy_a: str | None
+    policy_b: str | None
+    rows: list[DiffRow]
+
+    def __str__(self) -> str:
+        a, b = self.policy_a or "A", self.policy_b or "B"
+        headers = ["path", "shape", f"{a}: scheme", "std", "bound", f"{b}: scheme", "std", "bound"]
+        body = [
+            [r.path, "x".join(map(str, r.a.shape)) or "()", r.a.scheme, _fmt(r.a.std),
+             _fmt(r.a.bound), r.b.scheme, _fmt(r.b.std), _fmt(r.b.bound)]
+            for r in self.rows
+        ]
+        if not body:
+            return f"{a} and {b} agree on every parameter."
+        return f"{len(body)} parameter(s) differ between {a} and {b}\n" + table(headers, body)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy_a": self.policy_a,
+            "policy_b": self.policy_b,
+            "rows": [{"path": r.path, "a": r.a.to_dict(), "b": r.b.to_dict()} for r in self.rows],
+        }
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), **{"indent": 2, **kw})
