@@ -639,25 +639,19 @@ def draw(decisions: Sequence[Decision], key: PRNGKey, *, jit: bool = True) -> di
 
 
 def stats_of(d: Decision):
-    """Theoretical (mean, std, low, high) and fans of a decision, or None where unknown."""
+    """Theoretical (mean, std, low, high) and the fans the scheme uses, or None where unknown."""
     if not d.covered:
         return None, None
     init = d.initializer()
     st = init.stats(d.sample_shape) if hasattr(init, "stats") else None
+    hp = d.hyperparameters
+    axes = {k: hp[k] for k in ("in_axis", "out_axis", "batch_axis") if hp.get(k) is not None}
     try:
-        fans = fans_lib.compute_fans(d.sample_shape, scheme="explain")
+        fans = fans_lib.compute_fans(d.sample_shape, scheme="explain", **axes)
     except ShapeError:
         fans = None
+    if isinstance(hp.get("fan_in"), (int, float)) or isinstance(hp.get("fan_out"), (int, float)):
+        fi = hp.get("fan_in") if hp.get("fan_in") is not None else (fans[0] if fans else None)
+        fo = hp.get("fan_out") if hp.get("fan_out") is not None else (fans[1] if fans else None)
+        fans = (fi, fo)
     return st, fans
-
-
-__all__ = [
-    "Decision",
-    "ModuleInfo",
-    "ParamSpec",
-    "Policy",
-    "Resolution",
-    "Rule",
-    "UnusedRuleWarning",
-    "draw",
-]
