@@ -22,7 +22,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q tests
 
 demo: $(VENV)/.installed-examples
-	$(BIN)/python -m jaxinit demo
+	$(BIN)/python -m examples.demo
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py

@@ -1,37 +1,177 @@
-"""The `jaxinit` command line."""
+"""The `jaxinit` command line: `python -m jaxinit {list,explain,diff,plot}`.
+
+    python -m jaxinit list
+    python -m jaxinit explain --config configs/torch_like.py --model examples.digits.models:cnn
+    python -m jaxinit diff --config configs/torch_like.py --config configs/tf_like.py \\
+        --model examples.digits.models:cnn
+    python -m jaxinit plot --config torch_like --config tf_like \\
+        --model examples.digits.models:cnn --out out/hist.png
+
+`--config` takes a preset name, a `.py` config file (optionally `file.py:arg`) or a `.json`
+policy. `--model MODULE:FACTORY` names a function returning a Flax module, or a
+`(module, example_input)` pair; `--input-shape 1,8,8,1` gives (or overrides) the input.
+Bad arguments print one line to stderr and exit with code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 
 from jaxinit._src import registry
+from jaxinit._src.errors import JaxinitError
+from jaxinit._src.report import table
+
+
+class UsageError(Exception):
+    """A bad command-line argument: printed as one line, exit code 2."""
 
 
 def registry_table() -> str:
-    """The registry as an aligned text table: name, family, formula, source."""
-    rows = [("name", "family", "formula", "source")]
+    """The registry as an aligned text table: name, family, aliases, formula, source."""
+    rows = []
     for n in registry.names():
         info = registry.describe(n)
-        rows.append((n, info.family, info.formula, info.source))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    out = []
-    for i, r in enumerate(rows):
-        out.append("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths) + "  " + "-" * 6)
-    return "\n".join(out)
+        rows.append([n, info.family, ", ".join(info.aliases), info.formula, info.source])
+    return table(["name", "family", "aliases", "formula", "source"], rows)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip() != "")
+    except ValueError:
+        raise UsageError(
+            f"bad --input-shape {text!r}: expected comma-separated non-negative integers such "
+            "as 1,8,8,1."
+        ) from None
+    if not shape or any(d < 0 for d in shape):
+        raise UsageError(
+            f"bad --input-shape {text!r}: expected comma-separated non-negative integers such "
+            "as 1,8,8,1."
+        )
+    return shape
+
+
+def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32"):
+    """(model, example inputs tuple) from `MODULE:FACTORY`."""
+    import jax.numpy as jnp
+
+    if ":" not in spec:
+        raise UsageError(f"bad --model {spec!r}: expected MODULE:FACTORY, e.g. "
+                         "examples.digits.models:cnn.")
+    mod_name, fn_name = spec.split(":", 1)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise UsageError(f"bad --model {spec!r}: cannot import module {mod_name!r} ({e}).") from None
+    factory = getattr(mod, fn_name, None)
+    if factory is None or not callable(factory):
+        names = [n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))]
+        from jaxinit._src.errors import did_you_mean
+
+        raise UsageError(
+            f"bad --model {spec!r}: module {mod_name!r} has no factory {fn_name!r}."
+            f"{did_you_mean(fn_name, names)}"
+        )
+    out = factory()
+    model, inputs = (out[0], tuple(out[1:])) if isinstance(out, tuple) else (out, ())
+    if input_shape is not None:
+        try:
+            dtype = jnp.dtype(input_dtype)
+        except TypeError:
+            raise UsageError(f"bad --input-dtype {input_dtype!r}.") from None
+        inputs = (jnp.zeros(parse_shape(input_shape), dtype),)
+    import flax.linen as nn
+
+    if isinstance(model, nn.Module) and not inputs:
+        raise UsageError(
+            f"--model {spec!r} returned a Linen module without an example input: pass "
+            "--input-shape."
+        )
+    inputs = tuple(
+        jnp.zeros(x.shape, x.dtype) if hasattr(x, "shape") and not hasattr(x, "__array__") else x
+        for x in inputs
+    )
+    return model, inputs
+
+
+def load_policy_arg(text: str):
+    from jaxinit._src.config import load_policy
+
+    return load_policy(text)
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="MODULE:FACTORY returning a module")
+    p.add_argument("--input-shape", default=None, help="example input shape, e.g. 1,8,8,1")
+    p.add_argument("--input-dtype", default="float32")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jaxinit",
+        description="See and use jaxinit policies.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the registry with formulas and sources")
+    p = sub.add_parser("explain", help="the decision for every parameter of a model")
+    p.add_argument("--config", required=True, help="preset, .py config or .json policy")
+    _add_model_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = sub.add_parser("diff", help="where two policies disagree on a model")
+    p.add_argument("--config", action="append", required=True, help="give exactly twice")
+    _add_model_args(p)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("plot", help="per-layer histograms of drawn weights, policies overlaid")
+    p.add_argument("--config", action="append", required=True)
+    _add_model_args(p)
+    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from jaxinit._src import api
+
+    if args.command == "list":
+        print(registry_table())
+        return 0
+    if args.command == "diff" and len(args.config) != 2:
+        raise UsageError(f"diff needs --config exactly twice, got {len(args.config)}.")
+    configs = args.config if isinstance(args.config, list) else [args.config]
+    policies = [load_policy_arg(c) for c in configs]
+    model, inputs = load_model(args.model, args.input_shape, args.input_dtype)
+    if args.command == "explain":
+        ex = api.explain(model, *inputs, policy=policies[0])
+        print(ex.to_json() if args.json else ex)
+        return 0
+    if args.command == "diff":
+        d = api.diff(policies[0], policies[1], model, *inputs)
+        print(d.to_json() if args.json else d)
+        return 0
+    if args.command == "plot":
+        from jaxinit._src.plot import plot_policies
+
+        path = plot_policies(model, inputs, policies, args.out, seed=args.seed)
+        print(f"wrote {path}")
+        return 0
+    raise UsageError(f"unknown command {args.command!r}")  # argparse prevents this
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="jaxinit", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the registry with formulas and sources")
-    sub.add_parser("demo", help="the main demo")
-    args = parser.parse_args(argv)
-    if args.command in ("list", "demo"):
-        print(registry_table())
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 on bad syntax
+    try:
+        return run(args)
+    except (UsageError, JaxinitError) as e:
+        print(f"jaxinit {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

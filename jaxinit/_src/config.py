@@ -142,7 +142,13 @@ def policy_from_config(cfg: Any, where: str = "config") -> Policy:
 
 
 def load_config_file(path: str):
-    """Runs a Python config file and returns its `get_config()` (TRUSTED files only)."""
+    """Runs a Python config file and returns its `get_config()` (TRUSTED files only).
+
+    `path.py:arg` passes `arg` to `get_config(arg)`, as `config_flags` does.
+    """
+    arg = None
+    if ":" in path and not os.path.isfile(path):
+        path, arg = path.rsplit(":", 1)
     if not os.path.isfile(path):
         raise ConfigError(f"config file {path!r} does not exist.")
     spec = importlib.util.spec_from_file_location(
@@ -155,7 +161,10 @@ def load_config_file(path: str):
         raise ConfigError(f"config file {path!r} failed to load: {type(e).__name__}: {e}") from e
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {path!r} has no get_config() function.")
-    return module.get_config()
+    try:
+        return module.get_config() if arg is None else module.get_config(arg)
+    except JaxinitError as e:
+        raise ConfigError(f"config file {path!r}: {e}") from None
 
 
 def load_policy(source: Any) -> Policy:
@@ -182,7 +191,7 @@ def load_policy(source: Any) -> Policy:
             raise ConfigError(f"policy file {source!r} does not exist.")
         with open(source) as f:
             return policy_from_json(f.read(), where=source)
-    if source.endswith(".py"):
+    if source.endswith(".py") or ".py:" in source:
         return policy_from_config(load_config_file(source), where=source)
     return presets.get(source)
 

@@ -1102,9 +1102,14 @@ def uniform_unit_scaling(factor: float = 1.0) -> Callable[..., Array]:
     )
 
 
-@register("keras_depthwise_glorot_uniform", family="variance_scaling")
-def keras_depthwise_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
-    """Keras's glorot_uniform as `DepthwiseConv` computes it, for a Flax depthwise kernel.
+@register(
+    "keras_conv_glorot_uniform",
+    aliases=("keras_depthwise_glorot_uniform",),
+    family="variance_scaling",
+)
+def keras_conv_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
+    """Keras's glorot_uniform for a Flax conv kernel, reading a depthwise conv as Keras's
+    `DepthwiseConv` (whose fans differ); any other conv gets plain glorot_uniform.
 
     A Flax depthwise conv (feature_group_count=C) stores `(*k, 1, C*m)`; Keras's
     `DepthwiseConv2D` stores `(*k, C, m)` and its glorot uses fan_in = C*rf, fan_out = m*rf
@@ -1116,7 +1121,7 @@ def keras_depthwise_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
     """
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise HyperparameterError(
-            f"keras_depthwise_glorot_uniform: groups={groups!r} must be a positive integer."
+            f"keras_conv_glorot_uniform: groups={groups!r} must be a positive integer."
         )
 
     def limit(shape):
@@ -1130,12 +1135,12 @@ def keras_depthwise_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
     def check(shape):
         if shape[-2] == 1 and groups > 1 and shape[-1] % groups:
             raise ShapeError(
-                f"keras_depthwise_glorot_uniform: out channels {shape[-1]} are not divisible "
+                f"keras_conv_glorot_uniform: out channels {shape[-1]} are not divisible "
                 f"by groups={groups}."
             )
 
     return make_initializer(
-        "keras_depthwise_glorot_uniform",
+        "keras_conv_glorot_uniform",
         lambda key, shape, cd: limit(shape) * jax.random.uniform(key, shape, cd, -1.0, 1.0),
         hyperparameters={"groups": groups},
         stats=lambda shape: _uniform_stats(-limit(shape), limit(shape)),

@@ -133,7 +133,7 @@ def tf_like(attention_fans: str = "2d") -> Policy:
           raw_shape=attention_fans == "rank3", name="mha kernels"),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="mha biases"),
         R(ANY + r"embedding", "keras_embedding", EMBED, name="embedding"),
-        R(ANY + r"kernel", "keras_depthwise_glorot_uniform", r"Conv",
+        R(ANY + r"kernel", "keras_conv_glorot_uniform", r"Conv",
           hp={"groups": "ctx:module.feature_group_count"}, name="conv kernel"),
         R(ANY + r"kernel", "glorot_uniform", f"{DENSE}|{CONV}|{CONV_T}", name="kernel"),
         R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}", name="bias"),

@@ -1,0 +1,11 @@
+"""Exactly the distributions Flax's own modules use (the baseline to compare against).
+
+Use:
+  python -m jaxinit explain --config configs/flax_default.py --model examples.digits.models:cnn
+"""
+
+from jaxinit import presets
+
+
+def get_config():
+    return presets.flax_default().to_config()

@@ -1,0 +1,11 @@
+"""PyTorch 2.x module defaults (torch.nn Linear/Conv/ConvTranspose/Embedding/RNN/MultiheadAttention/norms).
+
+Use:
+  python -m jaxinit explain --config configs/torch_like.py --model examples.digits.models:cnn
+"""
+
+from jaxinit import presets
+
+
+def get_config():
+    return presets.torch_like().to_config()
