@@ -11,6 +11,7 @@ from flax import nnx
 from jaxinit._src import linen as linen_lib
 from jaxinit._src import nnx as nnx_lib
 from jaxinit._src import pytree as pytree_lib
+from jaxinit._src import sharding as sharding_lib
 from jaxinit._src.config import load_policy
 from jaxinit._src.errors import JaxinitError
 from jaxinit._src.policy import Policy, Resolution, draw
@@ -34,6 +35,7 @@ def _linen_resolve(model, key, args, kwargs, policy, method):
 
 
 def init(target: Any, key: PRNGKey, *args: Any, policy: Any, method: str | None = None,
+         mesh: Any = None, partition_rules: Any = None, logical_axis_rules: Any = None,
          **kwargs: Any) -> Any:
     """Initializes `target` under `policy`.
 
@@ -46,18 +48,34 @@ def init(target: Any, key: PRNGKey, *args: Any, policy: Any, method: str | None 
 
     Every covered parameter is drawn exactly once, with the key `fold_in(key, hash(path))`.
     Nothing is changed if an error is raised.
+
+    With `mesh=`, every Linen variable is created directly sharded (see `sharding.py`): by
+    `partition_rules` (`[(regex, PartitionSpec)]`, else the policy's own), then by Flax
+    partitioning metadata (`logical_axis_rules` for logical names), else replicated. Values
+    are bit-identical to the unsharded result with the same key.
     """
     policy = _policy(policy)
     if isinstance(target, nn.Module):
         abstract, specs, boxes, res = _linen_resolve(target, key, args, kwargs, policy, method)
-        drawn = draw(res.decisions, key)
+        shardings = None
+        if mesh is not None:
+            rules = partition_rules if partition_rules is not None else policy.partition_rules
+            shardings = sharding_lib.shardings_for(
+                {s.path: s.shape for s in specs}, boxes, mesh, rules, logical_axis_rules
+            )
+        elif partition_rules is not None or logical_axis_rules is not None:
+            raise JaxinitError("partition_rules/logical_axis_rules need mesh=.")
+        drawn = draw(res.decisions, key, shardings=shardings)
         values = {p: linen_lib.rebox(p, v, boxes) for p, v in drawn.items()}
         missing = [d.spec.path for d in res.decisions if not d.covered]
         if missing:
             values.update(
-                linen_lib.complete(target, key, values, missing, *args, method=method, **kwargs)
+                linen_lib.complete(target, key, values, missing, *args, method=method,
+                                   shardings=shardings, **kwargs)
             )
         return linen_lib.assemble(values)
+    if mesh is not None:
+        raise JaxinitError("sharded initialization (mesh=) is supported for Linen modules.")
     if isinstance(target, nnx.Module):
         if args or kwargs:
             raise JaxinitError("jaxinit.init on an NNX module takes no example inputs.")

@@ -21,7 +21,7 @@ import ml_collections
 from jaxinit._src.errors import ConfigError, JaxinitError, did_you_mean
 from jaxinit._src.policy import FALLBACKS, RULE_FIELDS, UNUSED, Policy, Rule
 
-POLICY_FIELDS = ("name", "fallback", "unused", "variables", "rules")
+POLICY_FIELDS = ("name", "fallback", "unused", "variables", "rules", "partition_rules")
 
 # The schema of a policy document: field -> (accepted types, description).
 _RULE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
@@ -76,6 +76,16 @@ def policy_from_dict(d: Any, where: str = "policy") -> Policy:
         raise ConfigError(f"{where}.variables: must be a mapping, got {d['variables']!r}.")
     if "name" in d and d["name"] is not None and not isinstance(d["name"], str):
         raise ConfigError(f"{where}.name: must be a string, got {d['name']!r}.")
+    prules = d.get("partition_rules", [])
+    if not isinstance(prules, list) or any(
+        not isinstance(pr, (list, tuple)) or len(pr) != 2 or not isinstance(pr[0], str)
+        or not isinstance(pr[1], (list, tuple, type(None)))
+        for pr in prules
+    ):
+        raise ConfigError(
+            f"{where}.partition_rules: must be a list of [regex, [mesh axis names or null, ...]] "
+            f"pairs, got {prules!r}."
+        )
     parsed = []
     for i, r in enumerate(rules):
         rw = f"{where}.rules[{i}]"
@@ -105,6 +115,7 @@ def policy_from_dict(d: Any, where: str = "policy") -> Policy:
             unused=d.get("unused", "warn"),
             variables=d.get("variables") or {},
             name=d.get("name"),
+            partition_rules=[(pr[0], pr[1]) for pr in prules],
         )
     except JaxinitError as e:
         raise ConfigError(f"{where}: {e}") from None
@@ -127,6 +138,7 @@ def policy_to_config(policy: Policy) -> ml_collections.ConfigDict:
     cfg.unused = d["unused"]
     cfg.variables = ml_collections.ConfigDict(d["variables"])
     cfg.rules = [ml_collections.ConfigDict(r) for r in d["rules"]]
+    cfg.partition_rules = d["partition_rules"]
     return cfg
 
 

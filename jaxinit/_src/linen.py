@@ -108,7 +108,7 @@ def rebox(path: str, value, boxes: dict):
 
 
 def complete(model: nn.Module, key, drawn_boxed: dict, missing: list[str], *args, method=None,
-             **kwargs) -> dict:
+             shardings=None, **kwargs) -> dict:
     """Runs the model's own init with `drawn_boxed` ({path: value}) in place and returns the
     values of the `missing` paths, which Flax creates with the module's own initializers.
 
@@ -134,7 +134,10 @@ def complete(model: nn.Module, key, drawn_boxed: dict, missing: list[str], *args
             raise PolicyError(f"the model did not create the variables {absent} when re-run.")
         return {p: flat[p] for p in missing}
 
-    return jax.jit(run)(drawn_boxed, key)
+    out_shardings = {p: shardings[p] for p in missing} if shardings else None
+    if out_shardings is None:
+        return jax.jit(run)(drawn_boxed, key)
+    return jax.jit(run, out_shardings=out_shardings)(drawn_boxed, key)
 
 
 def assemble(flat_values: dict) -> dict:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import warnings
 from typing import Any, Iterable, Mapping, Sequence
@@ -336,6 +337,7 @@ class Policy:
         unused: str = "warn",
         variables: Mapping[str, Any] | None = None,
         name: str | None = None,
+        partition_rules: Sequence[tuple[str, Any]] = (),
     ):
         rules = list(rules)
         self.rules: tuple[Rule, ...] = tuple(
@@ -350,6 +352,13 @@ class Policy:
         self.unused = unused
         self.variables = dict(variables or {})
         self.name = name
+        from jaxinit._src.sharding import compile_rules  # validates regexes and specs
+
+        compile_rules(partition_rules)
+        self.partition_rules = tuple(
+            (p, tuple(tuple(a) if isinstance(a, list) else a for a in spec) if spec else ())
+            for p, spec in partition_rules
+        )
         for i, r in enumerate(self.rules):
             for k, v in r.hyperparameters.items():
                 if isinstance(v, str) and v.startswith("cfg:") and v[4:] not in self.variables:
@@ -375,6 +384,7 @@ class Policy:
             unused=self.unused,
             variables=self.variables,
             name=self.name,
+            partition_rules=self.partition_rules,
         )
         d.update(kw)
         return Policy(d.pop("rules"), **d)
@@ -392,6 +402,10 @@ class Policy:
             "unused": self.unused,
             "variables": dict(self.variables),
             "rules": [r.to_dict() for r in self.rules],
+            "partition_rules": [
+                [p, [list(a) if isinstance(a, tuple) else a for a in spec]]
+                for p, spec in self.partition_rules
+            ],
         }
 
     @classmethod
@@ -587,13 +601,26 @@ def _hashable(hp: Mapping[str, Any]) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in hp.items()))
 
 
-def draw(decisions: Sequence[Decision], key: PRNGKey, *, jit: bool = True) -> dict[str, Any]:
+# A batch of same-signature draws larger than this is unrolled rather than vmapped: a vmapped
+# batch is one stacked buffer that is then split, which would briefly double its memory.
+VMAP_MAX_BYTES = 16 * 2**20
+
+
+def draw(
+    decisions: Sequence[Decision],
+    key: PRNGKey,
+    *,
+    jit: bool = True,
+    shardings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Samples every covered decision; returns {path: array}.
 
     Decisions sharing (scheme, hyperparameters, sample shape, dtype) are drawn with one
     `vmap` over their path keys, so the program grows with the number of distinct groups, not
-    with the number of parameters. Fused groups are drawn once and split. Errors surface while
-    tracing, before anything is computed, so nothing is half-initialized.
+    with the number of parameters (batches above `VMAP_MAX_BYTES` are unrolled instead, to keep
+    peak memory at the parameters' own size). Fused groups are drawn once and split. Errors
+    surface while tracing, before anything is computed, so nothing is half-initialized.
+    `shardings` ({path: Sharding}) makes every array come out directly sharded.
     """
     covered = [d for d in decisions if d.covered]
     if not covered:
@@ -620,8 +647,9 @@ def draw(decisions: Sequence[Decision], key: PRNGKey, *, jit: bool = True) -> di
             init = d0.initializer()
             shape, dtype = d0.sample_shape, d0.spec.dtype
             keys = paths_lib.path_keys(root, [kid for kid, _ in items])
-            if len(items) == 1:
-                arrays = init(keys[0], shape, dtype)[None]
+            nbytes = len(items) * math.prod(shape) * jnp.dtype(dtype).itemsize
+            if len(items) == 1 or nbytes > VMAP_MAX_BYTES:
+                arrays = [init(keys[j], shape, dtype) for j in range(len(items))]
             else:
                 arrays = jax.vmap(lambda k: init(k, shape, dtype))(keys)
             for j, (_, ds) in enumerate(items):
@@ -635,7 +663,12 @@ def draw(decisions: Sequence[Decision], key: PRNGKey, *, jit: bool = True) -> di
                     out[d.spec.path] = jnp.reshape(x, d.spec.shape)
         return out
 
-    return jax.jit(run)(key) if jit else run(key)
+    if not jit:
+        return run(key)
+    if shardings:
+        paths = [d.spec.path for d in covered]
+        return jax.jit(run, out_shardings={p: shardings[p] for p in paths})(key)
+    return jax.jit(run)(key)
 
 
 def stats_of(d: Decision):
