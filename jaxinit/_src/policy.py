@@ -25,14 +25,15 @@ matches nothing is reported with an `UnusedRuleWarning` (or an error, `unused="e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import math
 import re
 import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxinit._src import fans as fans_lib
 from jaxinit._src import paths as paths_lib
@@ -479,7 +480,7 @@ class Policy:
         for (i, gid), members in groups.items():
             group_info.update(self._layout_group(self.rules[i], gid, members))
 
-        decisions = []
+        decisions, validated = [], set()
         for s, i, m in matched:
             if i is None:
                 decisions.append(Decision(s, None, None, {}))
@@ -493,14 +494,14 @@ class Policy:
                 for k, v in r.hyperparameters.items()
             }
             d = Decision(s, i, r, hp, gid, gshape, gslice)
-            try:
-                init = d.initializer()
-            except JaxinitError as e:
-                raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
-            try:
-                jax.eval_shape(lambda k, init=init: init(k, d.sample_shape, s.dtype), _ABSTRACT_KEY)
-            except JaxinitError as e:
-                raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
+            sig = (d.scheme, repr(sorted(hp.items())), d.sample_shape, str(s.dtype))
+            if sig not in validated:  # build and trace once per distinct signature
+                try:
+                    init = d.initializer()
+                    jax.eval_shape(lambda k: init(k, d.sample_shape, s.dtype), _ABSTRACT_KEY)
+                except JaxinitError as e:
+                    raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
+                validated.add(sig)
             decisions.append(d)
         return Resolution(decisions, unused_rules)
 
@@ -517,7 +518,10 @@ class Policy:
         if missing or len(set(names)) != len(names):
             raise PolicyError(
                 f"{rule.label}: group {gid!r} must have each of {list(rule.group_order)} exactly "
-                f"once; found {sorted(names)} (paths: {[s.path for s, _ in members]})."
+                f"once; found {sorted(names)}"
+                # name what is wrong, not only what was found
+                + (f", missing {missing}" if missing else ", with duplicates")
+                + f" (paths: {[s.path for s, _ in members]})."
             )
         members = sorted(members, key=lambda sm: order[sm[1]])
         shapes = [s.shape if rule.raw_shape else s.draw_shape for s, _ in members]
@@ -598,12 +602,29 @@ def _fans(shape, where) -> tuple[float, float]:
 
 
 def _hashable(hp: Mapping[str, Any]) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in hp.items()))
+    return tuple(sorted(hp.items()))
 
 
-# A batch of same-signature draws larger than this is unrolled rather than vmapped: a vmapped
-# batch is one stacked buffer that is then split, which would briefly double its memory.
-VMAP_MAX_BYTES = 16 * 2**20
+@functools.lru_cache(maxsize=4096)
+def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit):
+    """One compiled program per distinct (scheme, hyperparameters, shape, dtype, layout):
+    `f(root_key, path_hash) -> array(s)`. Called once per parameter (or fused group) with its
+    own hash, so compilation grows with distinct signatures, never with the parameter count,
+    and every parameter is its own buffer (no stacked batch to split: peak memory stays at the
+    parameters' own size)."""
+    init = registry.get(scheme, **dict(hp))
+
+    def f(root, h):
+        x = init(jax.random.fold_in(root, h), sample_shape, dtype)
+        outs = []
+        for shape, axis, lo, hi in outputs:
+            y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis)
+            outs.append(jnp.reshape(y, shape))
+        return tuple(outs)
+
+    if not jit:
+        return f
+    return jax.jit(f, out_shardings=shardings if shardings is not None else None)
 
 
 def draw(
@@ -615,60 +636,76 @@ def draw(
 ) -> dict[str, Any]:
     """Samples every covered decision; returns {path: array}.
 
-    Decisions sharing (scheme, hyperparameters, sample shape, dtype) are drawn with one
-    `vmap` over their path keys, so the program grows with the number of distinct groups, not
-    with the number of parameters (batches above `VMAP_MAX_BYTES` are unrolled instead, to keep
-    peak memory at the parameters' own size). Fused groups are drawn once and split. Errors
-    surface while tracing, before anything is computed, so nothing is half-initialized.
-    `shardings` ({path: Sharding}) makes every array come out directly sharded.
+    Each parameter (or fused group, drawn once and split) is one call of a compiled program
+    shared by every parameter with the same (scheme, hyperparameters, shape, dtype), fed the
+    parameter's own key `fold_in(key, path_hash)`; programs are cached across calls. Every
+    decision is validated (traced) before anything runs, so an error leaves nothing half
+    initialized. `shardings` ({path: Sharding}) makes every array come out directly sharded.
     """
-    covered = [d for d in decisions if d.covered]
-    if not covered:
-        return {}
-    units: dict[tuple, list[tuple[str, list[Decision]]]] = {}
-    seen_groups: dict[str, list[Decision]] = {}
-    for d in covered:
-        if d.group is not None:
-            seen_groups.setdefault(d.group, []).append(d)
-            if len(seen_groups[d.group]) > 1:
-                continue
-        sig = (d.scheme, _hashable(d.hyperparameters), d.sample_shape, str(jnp.dtype(d.spec.dtype)))
-        key_id = ("group:" + d.group) if d.group is not None else d.spec.path
-        units.setdefault(sig, []).append((key_id, [d]))
-    for sig, items in units.items():
-        for j, (key_id, ds) in enumerate(items):
-            if ds[0].group is not None:
-                items[j] = (key_id, seen_groups[ds[0].group])
-
-    def run(root):
-        out = {}
-        for sig, items in units.items():
-            d0 = items[0][1][0]
-            init = d0.initializer()
-            shape, dtype = d0.sample_shape, d0.spec.dtype
-            keys = paths_lib.path_keys(root, [kid for kid, _ in items])
-            nbytes = len(items) * math.prod(shape) * jnp.dtype(dtype).itemsize
-            if len(items) == 1 or nbytes > VMAP_MAX_BYTES:
-                arrays = [init(keys[j], shape, dtype) for j in range(len(items))]
+    units: dict[str, list[Decision]] = {}
+    for d in decisions:
+        if d.covered:
+            kid = ("group:" + d.group) if d.group is not None else d.spec.path
+            units.setdefault(kid, []).append(d)
+    calls = []
+    for kid, ds in units.items():
+        d0 = ds[0]
+        outputs, outs_sh = [], []
+        for d in ds:
+            if d.group is not None:
+                ax = d.rule.group_axis % len(d.group_shape)
+                outputs.append((d.spec.shape, ax, *d.group_slice))
             else:
-                arrays = jax.vmap(lambda k: init(k, shape, dtype))(keys)
-            for j, (_, ds) in enumerate(items):
-                a = arrays[j]
-                for d in ds:
-                    x = a
-                    if d.group is not None:
-                        ax = d.rule.group_axis % len(d.group_shape)
-                        lo, hi = d.group_slice
-                        x = jax.lax.slice_in_dim(x, lo, hi, axis=ax)
-                    out[d.spec.path] = jnp.reshape(x, d.spec.shape)
-        return out
+                outputs.append((d.spec.shape, None, 0, 0))
+            outs_sh.append(shardings[d.spec.path] if shardings else None)
+        try:
+            hp = _hashable(d0.hyperparameters)
+            hash(hp)
+        except TypeError:  # unhashable hyperparameter values: no cache
+            hp = None
+        args = (d0.scheme, d0.sample_shape, jnp.dtype(d0.spec.dtype).name, tuple(outputs),
+                tuple(outs_sh) if shardings else None, jit)
+        if hp is None:
+            fn = _unit_program.__wrapped__(args[0], tuple(d0.hyperparameters.items()), *args[1:])
+        else:
+            fn = _unit_program(args[0], hp, *args[1:])
+        calls.append((fn, np.uint32(paths_lib.path_hash(kid)), ds))
+    if jit:
+        calls = [(_compile_all([fn for fn, _, _ in calls], key, calls[0][1] if calls else None)[
+            fn], h, ds) for fn, h, ds in calls]
+    out = {}
+    for fn, h, ds in calls:
+        for d, x in zip(ds, fn(key, h)):
+            out[d.spec.path] = x
+    return out
 
-    if not jit:
-        return run(key)
-    if shardings:
-        paths = [d.spec.path for d in covered]
-        return jax.jit(run, out_shardings={p: shardings[p] for p in paths})(key)
-    return jax.jit(run)(key)
+
+_COMPILED: dict[tuple, Any] = {}
+
+
+def _compile_all(fns, key, h) -> dict:
+    """Ahead-of-time compiles every distinct program, several at once: XLA releases the GIL
+    while compiling, so a thread pool overlaps the compilations on a multi-core host."""
+    import concurrent.futures
+    import os
+
+    aval = (jax.typeof(key), str(getattr(key, "sharding", None)))
+    todo = {fn for fn in fns if (fn, aval) not in _COMPILED}
+
+    def compile_one(fn):
+        return fn, fn.lower(key, h).compile()
+
+    if len(todo) > 1:
+        workers = min(len(todo), os.cpu_count() or 1)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(compile_one, todo))
+    else:
+        done = [compile_one(fn) for fn in todo]
+    for fn, c in done:
+        if len(_COMPILED) > 4096:
+            _COMPILED.clear()
+        _COMPILED[(fn, aval)] = c
+    return {fn: _COMPILED[(fn, aval)] for fn in fns}
 
 
 def stats_of(d: Decision):
