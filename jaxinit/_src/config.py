@@ -5,8 +5,9 @@ Which to use when:
 * a `configs/<name>.py` file with `get_config()` for your own policies: it is Python, so it can
   compute rules, and it can be overridden on the command line (`--config.policy.fallback=strict`)
   — but loading it RUNS its code, so only load config files you trust;
-* a JSON document (`Policy.to_json()` / `jaxinit.save_policy(p, "p.json")`) for anything received
-  from elsewhere: it executes no code and is validated against a schema, field by field.
+* a JSON or YAML document (`jaxinit.save_policy(p, "p.json")` / `"p.yaml"`) for anything
+  received from elsewhere: it executes no code (YAML is read with `yaml.safe_load`) and is
+  validated against a schema, field by field, with errors naming the offending field.
 """
 
 from __future__ import annotations
@@ -203,12 +204,33 @@ def load_policy(source: Any) -> Policy:
             raise ConfigError(f"policy file {source!r} does not exist.")
         with open(source) as f:
             return policy_from_json(f.read(), where=source)
+    if source.endswith((".yaml", ".yml")):
+        if not os.path.isfile(source):
+            raise ConfigError(f"policy file {source!r} does not exist.")
+        with open(source) as f:
+            return policy_from_yaml(f.read(), where=source)
     if source.endswith(".py") or ".py:" in source:
         return policy_from_config(load_config_file(source), where=source)
     return presets.get(source)
 
 
+def policy_from_yaml(text: str, where: str = "policy YAML") -> Policy:
+    """A policy from YAML, read with `yaml.safe_load` (no code runs; PyYAML comes with Flax)."""
+    import yaml
+
+    try:
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+    return policy_from_dict(d, where=where)
+
+
 def save_policy(policy: Policy, path: str) -> None:
-    """Writes `policy` as JSON (the code-free format)."""
+    """Writes `policy` as JSON, or YAML for a `.yaml`/`.yml` path (the code-free formats)."""
     with open(path, "w") as f:
-        f.write(policy.to_json() + "\n")
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            yaml.safe_dump(policy.to_dict(), f, sort_keys=False)
+        else:
+            f.write(policy.to_json() + "\n")
