@@ -1,0 +1,1 @@
+"""Example training scripts for jaxinit (importable from the repository root)."""
