@@ -40,7 +40,7 @@ def registry_table() -> str:
 
 def parse_shape(text: str) -> tuple[int, ...]:
     try:
-        shape = tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip() != "")
+        shape = tuple(int(p) for p in text.split(","))
     except ValueError:
         raise UsageError(
             f"bad --input-shape {text!r}: expected comma-separated non-negative integers such "
@@ -147,6 +147,22 @@ def run(args: argparse.Namespace) -> int:
     configs = args.config if isinstance(args.config, list) else [args.config]
     policies = [load_policy_arg(c) for c in configs]
     model, inputs = load_model(args.model, args.input_shape, args.input_dtype)
+    try:
+        return _run_on_model(args, policies, model, inputs)
+    except JaxinitError:
+        raise
+    except Exception as e:  # the model itself rejected the input (shape, dtype, ...)
+        shapes = ", ".join(str(tuple(getattr(x, "shape", ()))) for x in inputs)
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UsageError(
+            f"the model {args.model!r} fails on example input(s) of shape {shapes}: "
+            f"{type(e).__name__}: {first}"
+        ) from None
+
+
+def _run_on_model(args, policies, model, inputs) -> int:
+    from jaxinit._src import api
+
     if args.command == "explain":
         ex = api.explain(model, *inputs, policy=policies[0])
         print(ex.to_json() if args.json else ex)
