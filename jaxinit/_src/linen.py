@@ -107,6 +107,33 @@ def rebox(path: str, value, boxes: dict):
     return box.replace_boxed(value) if box is not None else value
 
 
+# Flax's `Scope.param` calls `make_rng("params")` only for a parameter it creates, so a
+# pre-populated (covered) parameter would shift the key of every later parameter of the same
+# module: uncovered parameters would then differ from `model.init`'s. Under this flag (set only
+# by `complete`) a pre-populated parameter consumes its key exactly as `model.init` would,
+# without drawing anything, so uncovered parameters equal `model.init`'s bit for bit.
+_CONSUME_RNG_FLAG = "jaxinit_consume_rng"
+
+
+def _install_param_hook() -> None:
+    orig = core.scope.Scope.param
+    if getattr(orig, "_jaxinit_hook", False):
+        return
+
+    def param(self, name, init_fn, *init_args, unbox=True, **init_kwargs):
+        if (
+            self.get_flag(_CONSUME_RNG_FLAG, False) is True
+            and self.has_variable("params", name)
+            and self.has_rng("params")
+        ):
+            self.make_rng("params")  # the key model.init would have drawn; nothing is drawn
+        return orig(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
+
+    param._jaxinit_hook = True
+    param.__doc__ = orig.__doc__
+    core.scope.Scope.param = param
+
+
 def complete(model: nn.Module, key, drawn_boxed: dict, missing: list[str], *args, method=None,
              shardings=None, **kwargs) -> dict:
     """Runs the model's own init with `drawn_boxed` ({path: value}) in place and returns the
@@ -124,7 +151,9 @@ def complete(model: nn.Module, key, drawn_boxed: dict, missing: list[str], *args
         finally:
             linen_module._context.capture_stack.pop()
 
-    f = core.apply(scope_fn, mutable=True, flags={"initializing": True})
+    _install_param_hook()
+    flags = {"initializing": True, _CONSUME_RNG_FLAG: True}
+    f = core.apply(scope_fn, mutable=True, flags=flags)
 
     def run(drawn, k):
         _, variables = f(unflatten_dict(drawn, sep="/"), *args, rngs={"params": k}, **kwargs)

@@ -670,7 +670,9 @@ def draw(
         else:
             fn = _unit_program(args[0], hp, *args[1:])
         calls.append((fn, np.uint32(paths_lib.path_hash(kid)), ds))
-    if jit:
+    # Fix: under an outer jax.jit (jaxinit.init/apply traced by the caller) the key is a
+    # Tracer, which ahead-of-time compiled programs reject; the jitted programs inline.
+    if jit and not isinstance(key, jax.core.Tracer):
         calls = [(_compile_all([fn for fn, _, _ in calls], key, calls[0][1] if calls else None)[
             fn], h, ds) for fn, h, ds in calls]
     out = {}

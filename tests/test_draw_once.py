@@ -1,0 +1,104 @@
+"""Each covered parameter is drawn exactly once, and the model's own default initializers
+never run concretely for parameters a rule covers (they are only ever traced abstractly, to
+learn shapes). Peak-memory figures belong to the benchmarks, not here."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxinit
+from jaxinit import Policy, Rule
+from jaxinit._src.policy import draw  # the engine's sampler, to count its traces alone
+
+SCHEME = "_test_draw_once_counted"
+TRACES = []  # (shape, dtype) each time the scheme's sampling code is traced or called
+RUNS = []  # one entry per concrete execution of one draw (a host callback, vmap per element)
+
+
+@jaxinit.register(SCHEME)
+def _counted(scale: float = 1.0):
+    """A uniform that counts how often it is traced and how often it really runs."""
+
+    def init(key, shape, dtype=None):
+        dtype = jnp.float32 if dtype is None else dtype
+        TRACES.append((tuple(shape), jnp.dtype(dtype).name, isinstance(key, jax.core.Tracer)))
+        jax.debug.callback(lambda: RUNS.append(tuple(shape)))
+        return scale * jax.random.uniform(key, shape, dtype, -1.0, 1.0)
+
+    return init
+
+
+DEFAULT_CALLS = {}  # kernel name -> [is the key a Tracer, ...] for every call
+DEFAULT_RUNS = {}  # kernel name -> number of concrete executions
+
+
+def recording_init(name):
+    def init(key, shape, dtype=jnp.float32):
+        DEFAULT_CALLS.setdefault(name, []).append(isinstance(key, jax.core.Tracer))
+        jax.debug.callback(lambda: DEFAULT_RUNS.__setitem__(name, DEFAULT_RUNS.get(name, 0) + 1))
+        return jax.random.normal(key, shape, dtype)
+
+    return init
+
+
+class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        for i, n in enumerate((8, 8, 8, 4)):  # d1, d2 share the (8, 8) kernel shape
+            x = nn.Dense(n, kernel_init=recording_init(f"d{i}"), name=f"d{i}")(x)
+        return x
+
+
+def test_each_covered_parameter_drawn_once_and_defaults_never_run():
+    TRACES.clear(), RUNS.clear(), DEFAULT_CALLS.clear(), DEFAULT_RUNS.clear()
+    m, x, key = MLP(), jnp.ones((2, 3)), jax.random.key(0)
+    # d0..d2 kernels covered by the counted scheme, d3's kernel and every bias kept.
+    policy = Policy([Rule(r"params/d[012]/kernel", SCHEME)])
+    res = jaxinit.resolve(m, x, policy=policy)
+    covered = [d.spec.path for d in res.decisions if d.covered]
+    assert covered == ["params/d0/kernel", "params/d1/kernel", "params/d2/kernel"]
+    # Resolving checks shapes abstractly (possibly from JAX's trace cache) and runs nothing.
+    assert all(t for *_, t in TRACES) and RUNS == []
+    # Drawing traces the scheme once per distinct (shape, dtype): d1 and d2 share a program.
+    TRACES.clear()
+    drawn = draw(res.decisions, key)
+    jax.block_until_ready(drawn)
+    jax.effects_barrier()
+    assert sorted(s for s, *_ in TRACES) == [(3, 8), (8, 8)]
+    assert sorted(RUNS) == [(3, 8), (8, 8), (8, 8)]  # each covered parameter runs once
+    TRACES.clear(), RUNS.clear(), DEFAULT_CALLS.clear()
+
+    out = jaxinit.init(m, key, x, policy=policy)
+    jax.block_until_ready(out)
+    jax.effects_barrier()
+    assert all(t for *_, t in TRACES)  # never called with a concrete key
+    for p in covered:  # the same values as the sampler's own draw
+        np.testing.assert_array_equal(out["params"][p.split("/")[1]]["kernel"], drawn[p])
+    # Executed: exactly once per covered parameter.
+    assert sorted(RUNS) == sorted([(3, 8), (8, 8), (8, 8)])
+    # The module's own kernel_init: called abstractly only (shape discovery under eval_shape,
+    # and Flax's shape check of a pre-populated parameter), never executed for d0..d2 ...
+    for name in ("d0", "d1", "d2"):
+        assert DEFAULT_CALLS[name] and all(DEFAULT_CALLS[name]), name
+        assert DEFAULT_RUNS.get(name, 0) == 0, name
+    # ... while d3's, which no rule covers, really runs once: the instrumentation can fail.
+    assert DEFAULT_RUNS.get("d3") == 1
+    np.testing.assert_array_equal(
+        out["params"]["d3"]["kernel"], m.init(key, x)["params"]["d3"]["kernel"]
+    )
+    for p in ("d0", "d1", "d2"):
+        assert np.abs(np.asarray(out["params"][p]["kernel"])).max() <= 1.0  # the counted uniform
+
+
+def test_fused_group_is_drawn_once_as_one_matrix():
+    TRACES.clear(), RUNS.clear()
+    tree = {f"g{i}": jnp.zeros((4, 3)) for i in range(3)}
+    rule = Rule(r"g(\d)", SCHEME, group="all", group_member=r"\1", group_order=("0", "1", "2"))
+    out = jaxinit.apply(Policy([rule]), jax.random.key(1), tree)
+    jax.block_until_ready(out)
+    jax.effects_barrier()
+    assert RUNS == [(4, 9)]  # one (4, 9) draw, split in three
+    assert {s for s, *_ in TRACES} == {(4, 9)}  # never traced in a member's (4, 3) shape
+    whole = np.concatenate([np.asarray(out[f"g{i}"]) for i in range(3)], axis=1)
+    assert len(np.unique(whole)) == whole.size  # three different slices of one draw
