@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from typing import Any, Callable, Sequence
 
 import jax
@@ -26,7 +27,7 @@ import numpy as np
 
 from jaxinit._src import fans as fans_lib
 from jaxinit._src.errors import HyperparameterError, ShapeError, unknown
-from jaxinit._src.gain import calculate_gain
+from jaxinit._src.gain import NONLINEARITIES, calculate_gain
 from jaxinit._src.registry import register
 from jaxinit._src.types import Array, Axes, DType, PRNGKey, Shape
 
@@ -68,8 +69,10 @@ def check_shape_dtype(
     scheme: str, shape: Shape, dtype: DType | None, min_rank: int = 0, max_rank: int | None = None
 ) -> tuple[tuple[int, ...], Any]:
     """Validates a call's shape and dtype, naming the scheme, the value and what is valid."""
+    # Fix: `int(d)` silently truncated non-integer entries ((3.5, 2) drew a (3, 2) array);
+    # `operator.index` accepts only true integers (Python, NumPy), as NumPy's shapes do.
     try:
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(operator.index(d) for d in shape)
     except TypeError as e:
         raise ShapeError(f"{scheme}: shape {shape!r} is not a sequence of integers.") from e
     if any(d < 0 for d in shape):
@@ -95,6 +98,29 @@ def compute_dtype(dtype: Any) -> Any:
     return jnp.float64 if jnp.dtype(dtype) == jnp.float64 else jnp.float32
 
 
+# Normal draws in float32 stay within about 5.5 sigma; 8 sigma is a safe envelope.
+_SIGMA_ENVELOPE = 8.0
+
+
+def _check_overflow(scheme: str, st: Stats | None, dtype: Any) -> None:
+    """Fix: hyperparameters whose values overflow the dtype (`constant(1e5)` in float16, a tiny
+    `fan_in=` override giving std 1e150) used to return Inf/NaN silently; reject them here."""
+    if st is None:
+        return
+    reach = abs(st.mean) + _SIGMA_ENVELOPE * st.std
+    for b in (st.low, st.high):
+        if math.isfinite(b):
+            reach = max(reach, abs(b))
+    # Sampling happens in the compute dtype; the result is cast to `dtype`: both must hold it.
+    limit = min(float(jnp.finfo(dtype).max), float(jnp.finfo(compute_dtype(dtype)).max))
+    if not reach <= limit:
+        raise ShapeError(
+            f"{scheme}: values reach about {reach:.3g} (mean {st.mean:g}, std {st.std:g}), which "
+            f"overflows {jnp.dtype(dtype).name} (largest finite value {limit:g}); use smaller "
+            "hyperparameters or a wider dtype."
+        )
+
+
 def make_initializer(
     scheme: str,
     sample: Callable[[PRNGKey, tuple[int, ...], Any], Array],
@@ -116,6 +142,7 @@ def make_initializer(
         else:
             if check is not None:
                 check(shape)
+            _check_overflow(scheme, stats(shape), dtype)
             out = jnp.asarray(sample(key, shape, compute_dtype(dtype))).astype(dtype)
         if out_sharding is not None:
             out = jax.lax.with_sharding_constraint(out, out_sharding)
@@ -228,12 +255,14 @@ def constant(value: float = 0.0, *, _scheme: str = "constant") -> Callable[..., 
     """
     _finite(_scheme, value=value)
     value = float(value)
-    return make_initializer(
+    init = make_initializer(
         _scheme,
         lambda key, shape, cd: jnp.full(shape, value, cd),
         hyperparameters={} if _scheme != "constant" else {"value": value},
         stats=lambda shape: Stats(value, 0.0, value, value),
     )
+    init.constant_value = value  # the policy engine fills these on the host, uncompiled
+    return init
 
 
 @register("eye", aliases=("identity", "Identity", "eye_", "IdentityInitializer"), family="constant")
@@ -298,10 +327,17 @@ def dirac(groups: int = 1) -> Callable[..., Array]:
 # Uniform and normal with explicit parameters.
 
 
-def _uniform(scheme: str, low: float, high: float, hp: dict) -> Callable[..., Array]:
-    _finite(scheme, low=low, high=high)
+def _uniform(
+    scheme: str, low: float, high: float, hp: dict, names: tuple[str, str] = ("low", "high")
+) -> Callable[..., Array]:
+    # Fix: errors name the scheme's own hyperparameters (random_uniform's minval/maxval), not
+    # always "low"/"high".
+    lo_name, hi_name = names
+    _finite(scheme, **{lo_name: low, hi_name: high})
     if low > high:
-        raise HyperparameterError(f"{scheme}: low={low} > high={high}; need low <= high.")
+        raise HyperparameterError(
+            f"{scheme}: {lo_name}={low} > {hi_name}={high}; need {lo_name} <= {hi_name}."
+        )
     low, high = float(low), float(high)
     return make_initializer(
         scheme,
@@ -328,7 +364,9 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> Callable[...,
     Formula: w = minval + (maxval - minval) * U[0, 1)
     Source: Keras 3 `RandomUniform(minval=-0.05, maxval=0.05)`.
     """
-    return _uniform("random_uniform", minval, maxval, {"minval": minval, "maxval": maxval})
+    return _uniform(
+        "random_uniform", minval, maxval, {"minval": minval, "maxval": maxval}, ("minval", "maxval")
+    )
 
 
 @register("keras_embedding", family="layer_default")
@@ -369,9 +407,13 @@ def symmetric_uniform(bound: float = 1.0) -> Callable[..., Array]:
     )
 
 
-def _normal(scheme: str, mean: float, std: float, hp: dict) -> Callable[..., Array]:
+def _normal(
+    scheme: str, mean: float, std: float, hp: dict, std_name: str = "std"
+) -> Callable[..., Array]:
+    # Fix: errors name the scheme's own hyperparameter (random_normal's and jax_normal's
+    # `stddev`), not always "std".
     _finite(scheme, mean=mean)
-    _nonneg(scheme, std=std)
+    _nonneg(scheme, **{std_name: std})
     mean, std = float(mean), float(std)
     return make_initializer(
         scheme,
@@ -398,7 +440,7 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Arra
     Formula: w = mean + stddev * N(0, 1)
     Source: Keras 3 `RandomNormal(mean=0.0, stddev=0.05)`.
     """
-    return _normal("random_normal", mean, stddev, {"mean": mean, "stddev": stddev})
+    return _normal("random_normal", mean, stddev, {"mean": mean, "stddev": stddev}, "stddev")
 
 
 @register("jax_normal", family="normal")
@@ -408,7 +450,7 @@ def jax_normal(stddev: float = 1e-2) -> Callable[..., Array]:
     Formula: w = stddev * N(0, 1)
     Source: jax `nn.initializers.normal(stddev=1e-2)`.
     """
-    return _normal("jax_normal", 0.0, stddev, {"stddev": stddev})
+    return _normal("jax_normal", 0.0, stddev, {"stddev": stddev}, "stddev")
 
 
 @register("torch_embedding", family="layer_default")
@@ -682,6 +724,8 @@ def keras_variance_scaling(
     Formula: w ~ D(0, scale / max(1, n(mode)))
     Source: Keras 3 `VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal")`.
     """
+    # Fix: Keras 3's VarianceScaling raises for scale <= 0 ("must be positive"); so do we.
+    _positive("keras_variance_scaling", scale=scale)
     return variance_scaling_builder(
         "keras_variance_scaling",
         scale,
@@ -794,6 +838,8 @@ def torch_xavier_normal(
 def _torch_kaiming(name: str, dist: str, a, mode, nonlinearity, in_axis, out_axis):
     _finite(name, a=a)
     _torch_mode(name, mode)
+    # Fix: the error for an unknown nonlinearity named only `calculate_gain`, not the scheme.
+    _choice(name, "nonlinearity", nonlinearity, NONLINEARITIES)
     gain = calculate_gain(nonlinearity, a)
     return variance_scaling_builder(
         name,

@@ -180,6 +180,9 @@ class Rule:
             object.__setattr__(self, "_regex", re.compile(self.pattern))
         except re.error as e:
             raise PolicyError(f"{label}: invalid regex {self.pattern!r}: {e}.") from None
+        # Fix: a non-string module/shape/group_order raised a bare TypeError (or passed).
+        if self.module is not None and not isinstance(self.module, str):
+            raise PolicyError(f"{label}: module must be a regex string, got {self.module!r}.")
         try:
             mod = re.compile(self.module) if self.module is not None else None
         except re.error as e:
@@ -192,10 +195,36 @@ class Rule:
         hp = {str(k): _freeze(v) for k, v in self.hyperparameters.items()}
         object.__setattr__(self, "hyperparameters", hp)
         if self.shape is not None:
+            if isinstance(self.shape, (str, bytes)) or not isinstance(self.shape, Iterable):
+                raise PolicyError(
+                    f"{label}: shape must be a sequence of integers or None, got {self.shape!r}."
+                )
             object.__setattr__(self, "shape", tuple(self.shape))
+            if any(
+                d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0)
+                for d in self.shape
+            ):
+                raise PolicyError(
+                    f"{label}: shape must be a sequence of integers >= 0 or None (any size), "
+                    f"got {self.shape!r}."
+                )
+        if isinstance(self.group_order, str) or not all(
+            isinstance(m, str) for m in (self.group_order or ())
+        ):
+            raise PolicyError(
+                f"{label}: group_order must be a sequence of member names (strings), "
+                f"got {self.group_order!r}."
+            )
         object.__setattr__(self, "group_order", tuple(self.group_order or ()))
-        if self.rank is not None and (isinstance(self.rank, bool) or not isinstance(self.rank, int)):
-            raise PolicyError(f"{label}: rank must be an int, got {self.rank!r}.")
+        if self.rank is not None and (
+            isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 0
+        ):  # Fix: a negative rank was accepted and silently matched nothing.
+            raise PolicyError(f"{label}: rank must be an int >= 0, got {self.rank!r}.")
+        for flag in ("raw_shape", "optional"):
+            if not isinstance(getattr(self, flag), bool):
+                raise PolicyError(
+                    f"{label}: {flag} must be True or False, got {getattr(self, flag)!r}."
+                )
         if isinstance(self.group_axis, bool) or not isinstance(self.group_axis, int):
             raise PolicyError(f"{label}: group_axis must be an int, got {self.group_axis!r}.")
         if self.group is not None and not self.group_order:
@@ -351,6 +380,9 @@ class Policy:
             raise unknown("unused", unused, UNUSED, where="Policy")
         self.fallback = fallback
         self.unused = unused
+        if variables is not None and not isinstance(variables, Mapping):
+            # Fix: a non-mapping raised a bare TypeError from dict().
+            raise PolicyError(f"Policy: variables must be a mapping, got {variables!r}.")
         self.variables = dict(variables or {})
         self.name = name
         from jaxinit._src.sharding import compile_rules  # validates regexes and specs
@@ -455,7 +487,7 @@ class Policy:
         unmatched = [s.path for s, i, _ in matched if i is None]
         if unmatched and self.fallback == "strict":
             raise PolicyError(
-                f"strict policy {self.name or ''!s}: {len(unmatched)} parameter(s) match no rule: "
+                f"strict policy{_named(self.name)}: {len(unmatched)} parameter(s) match no rule: "
                 + ", ".join(unmatched)
                 + ". Add rules for them or use fallback='keep'."
             )
@@ -463,7 +495,7 @@ class Policy:
         required_unused = [(i, r) for i, r in unused_rules if not r.optional]
         if required_unused and self.unused != "ignore":
             msg = "; ".join(f"#{i} {r.label}" for i, r in required_unused)
-            msg = f"policy {self.name or ''!s}: rule(s) matched no parameter: {msg}."
+            msg = f"policy{_named(self.name)}: rule(s) matched no parameter: {msg}."
             if self.unused == "error":
                 raise PolicyError(msg)
             warnings.warn(msg, UnusedRuleWarning, stacklevel=3)
@@ -587,6 +619,11 @@ class Policy:
         )
 
 
+def _named(name: str | None) -> str:
+    """" 'name'" for a named policy, "" otherwise (messages read "policy: ...", not "policy :")."""
+    return f" {name!r}" if name else ""
+
+
 _ABSTRACT_KEY = jax.ShapeDtypeStruct((), jax.random.key(0).dtype)
 
 
@@ -647,9 +684,18 @@ def draw(
         if d.covered:
             kid = ("group:" + d.group) if d.group is not None else d.spec.path
             units.setdefault(kid, []).append(d)
-    calls = []
+    calls, out = [], {}
     for kid, ds in units.items():
         d0 = ds[0]
+        const = getattr(d0.initializer(), "constant_value", None)
+        if const is not None and d0.group is None and not isinstance(key, jax.core.Tracer):
+            # A fill ignores the key: build it on the host and place it (sharded) directly,
+            # which needs no compiled program at all.
+            dt = jnp.dtype(d0.spec.dtype)
+            host = np.full(d0.spec.shape, const, dtype=dt)
+            sh = shardings[d0.spec.path] if shardings else None
+            out[d0.spec.path] = jax.device_put(host, sh) if sh is not None else jnp.asarray(host)
+            continue
         outputs, outs_sh = [], []
         for d in ds:
             if d.group is not None:
@@ -675,7 +721,6 @@ def draw(
     if jit and not isinstance(key, jax.core.Tracer):
         calls = [(_compile_all([fn for fn, _, _ in calls], key, calls[0][1] if calls else None)[
             fn], h, ds) for fn, h, ds in calls]
-    out = {}
     for fn, h, ds in calls:
         for d, x in zip(ds, fn(key, h)):
             out[d.spec.path] = x
