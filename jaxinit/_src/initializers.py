@@ -16,6 +16,8 @@ Conventions shared by every builder here:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import operator
@@ -98,6 +100,46 @@ def compute_dtype(dtype: Any) -> Any:
     return jnp.float64 if jnp.dtype(dtype) == jnp.float64 else jnp.float32
 
 
+# Random draws are made FLAT and reshaped: with JAX's partitionable threefry the values are
+# bit-identical to a draw in the target shape, but XLA CPU compiles the flat draw several
+# times faster (a rank-5 conv kernel: 3.7 s -> 0.3 s). A sharded draw keeps the target shape,
+# since reshaping a flat draw into a sharded layout would make XLA materialise it whole.
+_FLAT_DRAWS = contextvars.ContextVar("jaxinit_flat_draws", default=True)
+
+
+@contextlib.contextmanager
+def shaped_draws():
+    """Within this context, draws are made in the target shape (for sharded programs)."""
+    token = _FLAT_DRAWS.set(False)
+    try:
+        yield
+    finally:
+        _FLAT_DRAWS.reset(token)
+
+
+def _draw(fn, key, shape, cd, *args):
+    shape = tuple(shape)
+    if _FLAT_DRAWS.get() and len(shape) != 1:
+        return jnp.reshape(fn(key, *args, (math.prod(shape),), cd), shape)
+    return fn(key, *args, shape, cd)
+
+
+def rand_uniform(key, shape, cd, low=0.0, high=1.0):
+    """`jax.random.uniform(key, shape, cd, low, high)`, drawn flat (see `_FLAT_DRAWS`)."""
+    return _draw(lambda k, sh, d: jax.random.uniform(k, sh, d, low, high), key, shape, cd)
+
+
+def rand_normal(key, shape, cd):
+    """`rand_normal(key, shape, cd)`, drawn flat."""
+    return _draw(jax.random.normal, key, shape, cd)
+
+
+def rand_truncated_normal(key, lower, upper, shape, cd):
+    """`jax.random.truncated_normal(key, lower, upper, shape, cd)`, drawn flat."""
+    return _draw(lambda k, sh, d: jax.random.truncated_normal(k, lower, upper, sh, d),
+                 key, shape, cd)
+
+
 # Normal draws in float32 stay within about 5.5 sigma; 8 sigma is a safe envelope.
 _SIGMA_ENVELOPE = 8.0
 
@@ -143,7 +185,11 @@ def make_initializer(
             if check is not None:
                 check(shape)
             _check_overflow(scheme, stats(shape), dtype)
-            out = jnp.asarray(sample(key, shape, compute_dtype(dtype))).astype(dtype)
+            if out_sharding is not None:
+                with shaped_draws():
+                    out = jnp.asarray(sample(key, shape, compute_dtype(dtype))).astype(dtype)
+            else:
+                out = jnp.asarray(sample(key, shape, compute_dtype(dtype))).astype(dtype)
         if out_sharding is not None:
             out = jax.lax.with_sharding_constraint(out, out_sharding)
         return out
@@ -341,7 +387,7 @@ def _uniform(
     low, high = float(low), float(high)
     return make_initializer(
         scheme,
-        lambda key, shape, cd: low + (high - low) * jax.random.uniform(key, shape, cd),
+        lambda key, shape, cd: low + (high - low) * rand_uniform(key, shape, cd),
         hyperparameters=hp,
         stats=lambda shape: _uniform_stats(low, high),
     )
@@ -401,7 +447,7 @@ def symmetric_uniform(bound: float = 1.0) -> Callable[..., Array]:
     bound = float(bound)
     return make_initializer(
         "symmetric_uniform",
-        lambda key, shape, cd: bound * jax.random.uniform(key, shape, cd, -1.0, 1.0),
+        lambda key, shape, cd: bound * rand_uniform(key, shape, cd, -1.0, 1.0),
         hyperparameters={"bound": bound},
         stats=lambda shape: _uniform_stats(-bound, bound),
     )
@@ -417,7 +463,7 @@ def _normal(
     mean, std = float(mean), float(std)
     return make_initializer(
         scheme,
-        lambda key, shape, cd: mean + std * jax.random.normal(key, shape, cd),
+        lambda key, shape, cd: mean + std * rand_normal(key, shape, cd),
         hyperparameters=hp,
         stats=lambda shape: Stats(mean, std, -math.inf, math.inf),
     )
@@ -475,7 +521,7 @@ def torch_embedding(padding_idx: int | None = None) -> Callable[..., Array]:
             )
 
     def sample(key, shape, cd):
-        w = jax.random.normal(key, shape, cd)
+        w = rand_normal(key, shape, cd)
         if padding_idx is not None:
             w = w.at[padding_idx % shape[0]].set(0.0)
         return w
@@ -505,7 +551,7 @@ def _truncated(
 
     return make_initializer(
         scheme,
-        lambda key, shape, cd: mean + std * jax.random.truncated_normal(key, lo, hi, shape, cd),
+        lambda key, shape, cd: mean + std * rand_truncated_normal(key, lo, hi, shape, cd),
         hyperparameters=hp,
         stats=stats,
     )
@@ -637,10 +683,10 @@ def variance_scaling_builder(
     def sample(key, shape, cd):
         var = variance(shape)
         if distribution == "uniform":
-            return jax.random.uniform(key, shape, cd, -1.0, 1.0) * math.sqrt(3.0 * var)
+            return rand_uniform(key, shape, cd, -1.0, 1.0) * math.sqrt(3.0 * var)
         if distribution == "normal":
-            return jax.random.normal(key, shape, cd) * math.sqrt(var)
-        tn = jax.random.truncated_normal(key, -2.0, 2.0, shape, cd)
+            return rand_normal(key, shape, cd) * math.sqrt(var)
+        tn = rand_truncated_normal(key, -2.0, 2.0, shape, cd)
         if distribution == "truncated_normal":
             return tn * (math.sqrt(var) / TRUNCATED_STD_FACTOR)
         return tn * math.sqrt(var)  # truncated_normal_uncorrected
@@ -944,7 +990,7 @@ def _summed_uniform(scheme: str, bound: float, terms, hp: dict) -> Callable[...,
             )
 
     def sample(key, shape, cd):
-        u = jax.random.uniform(key, (most,) + tuple(shape), cd, -1.0, 1.0)
+        u = rand_uniform(key, (most,) + tuple(shape), cd, -1.0, 1.0)
         if len(seg) == 1:
             return bound * jnp.sum(u, axis=0)
         count = np.repeat(np.array(seg), shape[-1] // len(seg))  # terms of each last-axis entry
@@ -1113,7 +1159,7 @@ def sparse(sparsity: float, std: float = 0.01) -> Callable[..., Array]:
         # Fix: zeros were counted down axis 0 (torch's rule applied to the array as given, i.e. to
         # torch's layout); in the Flax layout torch's `out` axis is the last one.
         num_zeros = int(math.ceil(sparsity * shape[-1]))
-        w = std * jax.random.normal(k_val, shape, cd)
+        w = std * rand_normal(k_val, shape, cd)
         ranks = jnp.argsort(jnp.argsort(jax.random.uniform(k_perm, shape), axis=-1), axis=-1)
         return jnp.where(ranks < num_zeros, jnp.zeros((), cd), w)
 
@@ -1142,7 +1188,7 @@ def uniform_unit_scaling(factor: float = 1.0) -> Callable[..., Array]:
 
     return make_initializer(
         "uniform_unit_scaling",
-        lambda key, shape, cd: limit(shape) * jax.random.uniform(key, shape, cd, -1.0, 1.0),
+        lambda key, shape, cd: limit(shape) * rand_uniform(key, shape, cd, -1.0, 1.0),
         hyperparameters={"factor": factor},
         stats=lambda shape: _uniform_stats(-limit(shape), limit(shape)),
     )
@@ -1187,7 +1233,7 @@ def keras_conv_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
 
     return make_initializer(
         "keras_conv_glorot_uniform",
-        lambda key, shape, cd: limit(shape) * jax.random.uniform(key, shape, cd, -1.0, 1.0),
+        lambda key, shape, cd: limit(shape) * rand_uniform(key, shape, cd, -1.0, 1.0),
         hyperparameters={"groups": groups},
         stats=lambda shape: _uniform_stats(-limit(shape), limit(shape)),
         min_rank=3,

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src import fans as fans_lib
+from jaxinit._src import initializers as initializers_lib
 from jaxinit._src import paths as paths_lib
 from jaxinit._src import registry
 from jaxinit._src.errors import (
@@ -652,7 +653,11 @@ def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit):
     init = registry.get(scheme, **dict(hp))
 
     def f(root, h):
-        x = init(jax.random.fold_in(root, h), sample_shape, dtype)
+        if shardings is not None:
+            with initializers_lib.shaped_draws():  # keep shard-local sampling
+                x = init(jax.random.fold_in(root, h), sample_shape, dtype)
+        else:
+            x = init(jax.random.fold_in(root, h), sample_shape, dtype)
         outs = []
         for shape, axis, lo, hi in outputs:
             y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis)
