@@ -724,8 +724,8 @@ def draw(
     # Fix: under an outer jax.jit (jaxinit.init/apply traced by the caller) the key is a
     # Tracer, which ahead-of-time compiled programs reject; the jitted programs inline.
     if jit and not isinstance(key, jax.core.Tracer):
-        calls = [(_compile_all([fn for fn, _, _ in calls], key, calls[0][1] if calls else None)[
-            fn], h, ds) for fn, h, ds in calls]
+        compiled = _compile_all([fn for fn, _, _ in calls], key, calls[0][1]) if calls else {}
+        calls = [(compiled[fn], h, ds) for fn, h, ds in calls]
     for fn, h, ds in calls:
         for d, x in zip(ds, fn(key, h)):
             out[d.spec.path] = x
