@@ -82,7 +82,9 @@ def init(target: Any, key: PRNGKey, *args: Any, policy: Any, method: str | None 
         variables, specs = nnx_lib.walk(target)
         res = policy.resolve(specs)
         nnx_lib.check_abstract_covered(variables, res.decisions)
-        nnx_lib.write(variables, draw(res.decisions, key))
+        # Fix: wait until every value is computed before writing any, so an error raised while
+        # the (asynchronously dispatched) draw runs leaves the module untouched.
+        nnx_lib.write(variables, jax.block_until_ready(draw(res.decisions, key)))
         return target
     if args or kwargs:
         raise JaxinitError("jaxinit.init on a pytree takes no example inputs; use policy.apply.")

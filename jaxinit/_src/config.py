@@ -103,12 +103,19 @@ def policy_from_dict(d: Any, where: str = "policy") -> Policy:
                 ok = False
             else:
                 ok = isinstance(v, types)
+            # Fix: the items of list fields were not checked ("shape": [2, "a"] was accepted).
+            if ok and k == "shape" and v is not None:
+                ok = all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in v)
+            if ok and k == "group_order":
+                ok = all(isinstance(m, str) for m in v)
             if not ok:
                 raise ConfigError(f"{rw}.{k}: must be {desc}, got {v!r}.")
         try:
             parsed.append(Rule.from_dict(r, where=rw))
         except JaxinitError as e:
-            raise ConfigError(f"{rw}: {e}") from None
+            # Rule.from_dict already prefixes its own messages with `rw`: do not repeat it.
+            msg = str(e)
+            raise ConfigError(msg if msg.startswith(rw + ":") else f"{rw}: {msg}") from None
     try:
         return Policy(
             parsed,

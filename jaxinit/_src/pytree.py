@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 
+from jaxinit._src.errors import ShapeError
 from jaxinit._src.paths import keystr
 from jaxinit._src.policy import ParamSpec
 
@@ -15,5 +16,12 @@ def walk(tree):
     for kp, leaf in leaves:
         path = "/".join(keystr(k) for k in kp)
         paths.append(path)
+        if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
+            # Fix: a non-array leaf (a Python float) raised a bare AttributeError.
+            raise ShapeError(
+                f"pytree leaf {path!r} is a {type(leaf).__name__} ({leaf!r}), not an array; "
+                "jaxinit.apply needs leaves with .shape and .dtype (jax or numpy arrays, "
+                "jax.ShapeDtypeStruct). Filter other leaves out of the tree first."
+            )
         specs.append(ParamSpec(path, tuple(leaf.shape), leaf.dtype))
     return [leaf for _, leaf in leaves], paths, treedef, specs
