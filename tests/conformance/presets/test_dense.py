@@ -1,0 +1,167 @@
+"""Dense/Linear and DenseGeneral/LinearGeneral vs torch nn.Linear and Keras Dense/EinsumDense."""
+
+import functools
+import math
+import os
+
+os.environ["KERAS_BACKEND"] = "jax"
+
+import flax.linen as nn  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.stats  # noqa: E402
+from flax import nnx  # noqa: E402
+
+import jaxinit  # noqa: E402
+
+from ._harness import (  # noqa: E402
+    P_MIN,
+    Row,
+    compare,
+    compare_const,
+    draws_needed,
+    keras_draws,
+    linen_draws,
+    nnx_draws,
+    torch_draws,
+)
+
+DENSE_SIZES = [(13, 7), (64, 48)]  # (in, out): small and odd, larger
+
+
+@functools.lru_cache(maxsize=None)
+def torch_linear(fin: int, fout: int, n: int):
+    import torch
+
+    d = torch_draws(torch.nn.Linear(fin, fout), n, seed=fin * 1000 + fout)
+    return {"kernel": np.swapaxes(d["weight"], 1, 2), "bias": d["bias"]}
+
+
+@functools.lru_cache(maxsize=None)
+def keras_dense(fin: int, fout: int, n: int):
+    import keras
+
+    def build():
+        layer = keras.layers.Dense(fout, name="L")
+        layer.build((None, fin))
+        return layer
+
+    return keras_draws(build, n, seed=fin * 1000 + fout)
+
+
+def _ours(api, fin, fout, policy, n, seed=0):
+    if api == "linen":
+        return linen_draws(nn.Dense(fout), (jnp.ones((1, fin)),), policy, n, seed)
+    return nnx_draws(lambda: nnx.Linear(fin, fout, rngs=nnx.Rngs(0)), policy, n, seed)
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+@pytest.mark.parametrize("fin,fout", DENSE_SIZES)
+def test_dense_torch_like(table, api, fin, fout):
+    n = draws_needed([fout])
+    ours = _ours(api, fin, fout, jaxinit.presets.torch_like(), n)
+    theirs = torch_linear(fin, fout, n)
+    w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="torch_like", api=api)
+    b = 1 / math.sqrt(fin)  # kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in
+    for p in ("kernel", "bias"):
+        compare(table, w, p, ours["params/" + p], theirs[p], bound=b,
+                bound_ours=ours.bound("params/" + p))
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+@pytest.mark.parametrize("fin,fout", DENSE_SIZES)
+def test_dense_tf_like(table, api, fin, fout):
+    n = draws_needed([fin * fout])
+    ours = _ours(api, fin, fout, jaxinit.presets.tf_like(), n)
+    theirs = keras_dense(fin, fout, n)
+    w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="tf_like", api=api)
+    compare(table, w, "kernel", ours["params/kernel"], theirs["kernel"],
+            bound=math.sqrt(6 / (fin + fout)), bound_ours=ours.bound("params/kernel"))
+    compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
+
+
+def test_negative_control_flax_default_is_not_torch(table):
+    """The comparison is decisive: Flax's own lecun_normal Dense is rejected against torch."""
+    fin, fout = DENSE_SIZES[1]
+    n = draws_needed([fout])
+    ours = _ours("linen", fin, fout, jaxinit.presets.flax_default(), n)
+    theirs = torch_linear(fin, fout, n)
+    a, b = ours["params/kernel"].ravel(), theirs["kernel"].ravel()
+    p = float(scipy.stats.ks_2samp(a, b).pvalue)
+    ok = p < P_MIN and np.abs(a).max() > 1.5 / math.sqrt(fin)
+    table.add(Row(layer="Dense/Linear", size=f"{fin}->{fout}", preset="flax_default",
+                  api="linen", param="kernel", check="negative control (must differ)", ok=ok,
+                  bound_ours=float(np.abs(a).max()), bound_theirs=1 / math.sqrt(fin),
+                  std_ours=float(a.std()), std_theirs=float(b.std()), p=p, n_ours=a.size,
+                  n_theirs=b.size, note="flax_default vs torch Linear: KS must reject"))
+    assert ok, p
+
+
+# DenseGeneral / LinearGeneral: the kernel init sees the flattened 2-D shape, so torch's
+# Linear(prod(in), prod(out)) and Keras EinsumDense (2-D fans) are the references.
+GENERAL = {
+    # name: (input shape (no batch), flax kwargs, in_features, out_features, einsum, bias_axes)
+    "11->(3,5)": ((11,), dict(features=(3, 5)), 11, (3, 5), "ab,bcd->acd", "cd"),
+    "(8,6)->40": ((8, 6), dict(features=40, axis=(-2, -1)), (8, 6), 40, "abc,bcd->ad", "d"),
+}
+
+
+def _general_ours(api, name, policy, n):
+    shape, kw, fin, fout, _, _ = GENERAL[name]
+    if api == "linen":
+        return linen_draws(nn.DenseGeneral(**kw), (jnp.ones((1,) + shape),), policy, n, 1)
+    axis = kw.get("axis", -1)
+    return nnx_draws(lambda: nnx.LinearGeneral(fin, fout, axis=axis, rngs=nnx.Rngs(0)),
+                     policy, n, 1)
+
+
+def _prod(x):
+    return math.prod(x) if isinstance(x, tuple) else x
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+@pytest.mark.parametrize("name", list(GENERAL))
+def test_dense_general_torch_like(table, api, name):
+    shape, _, fin, fout, _, _ = GENERAL[name]
+    ni, no = _prod(fin), _prod(fout)
+    n = draws_needed([no])
+    ours = _general_ours(api, name, jaxinit.presets.torch_like(), n)
+    ref = torch_linear(ni, no, n)
+    kshape = ours["params/kernel"].shape[1:]
+    theirs = {"kernel": ref["kernel"].reshape((n,) + kshape),
+              "bias": ref["bias"].reshape((n,) + ours["params/bias"].shape[1:])}
+    w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="torch_like", api=api)
+    for p in ("kernel", "bias"):
+        compare(table, w, p, ours["params/" + p], theirs[p], bound=1 / math.sqrt(ni),
+                bound_ours=ours.bound("params/" + p), note=f"vs torch Linear({ni}, {no})")
+
+
+@functools.lru_cache(maxsize=None)
+def keras_einsum(name: str, n: int):
+    import keras
+
+    shape, _, fin, fout, eq, bias_axes = GENERAL[name]
+
+    def build():
+        layer = keras.layers.EinsumDense(eq, output_shape=fout, bias_axes=bias_axes, name="L")
+        layer.build((None,) + shape)
+        return layer
+
+    return keras_draws(build, n, seed=7)
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+@pytest.mark.parametrize("name", list(GENERAL))
+def test_dense_general_tf_like(table, api, name):
+    shape, _, fin, fout, eq, _ = GENERAL[name]
+    ni, no = _prod(fin), _prod(fout)
+    n = draws_needed([ni * no])
+    ours = _general_ours(api, name, jaxinit.presets.tf_like(), n)
+    theirs = keras_einsum(name, n)
+    assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:]
+    w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="tf_like", api=api)
+    compare(table, w, "kernel", ours["params/kernel"], theirs["kernel"],
+            bound=math.sqrt(6 / (ni + no)), bound_ours=ours.bound("params/kernel"),
+            note=f"vs Keras EinsumDense('{eq}'), 2-D fans ({ni}, {no})")
+    compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
