@@ -6,6 +6,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxinit
 from jaxinit import Policy, Rule
@@ -16,7 +17,6 @@ TRACES = []  # (shape, dtype) each time the scheme's sampling code is traced or 
 RUNS = []  # one entry per concrete execution of one draw (a host callback, vmap per element)
 
 
-@jaxinit.register(SCHEME)
 def _counted(scale: float = 1.0):
     """A uniform that counts how often it is traced and how often it really runs."""
 
@@ -27,6 +27,17 @@ def _counted(scale: float = 1.0):
         return scale * jax.random.uniform(key, shape, dtype, -1.0, 1.0)
 
     return init
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _registered_for_this_module():
+    """Registers the counting scheme only while this module runs, so the registry-wide tables
+    of other modules (every registered name must have a row) never see it."""
+    from jaxinit._src import registry
+
+    jaxinit.register(SCHEME)(_counted)
+    yield
+    registry._SCHEMES.pop(SCHEME, None)
 
 
 DEFAULT_CALLS = {}  # kernel name -> [is the key a Tracer, ...] for every call

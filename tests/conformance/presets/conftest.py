@@ -6,13 +6,7 @@ at the end of the run (`pytest_terminal_summary`), and written to `out/conforman
 
 import os
 
-os.environ["KERAS_BACKEND"] = "jax"  # before anything imports keras
-# Keras builds its layers eagerly, one small XLA program per shape; XLA's CPU optimizer spends
-# seconds on each for nothing (integer bit generation). Takes effect only if the JAX backend is
-# not yet initialized, and never overrides flags set by the caller. IEEE semantics unchanged.
-os.environ.setdefault(
-    "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
-)
+os.environ["KERAS_BACKEND"] = "jax"  # before anything imports keras (XLA flags: tests/conftest.py)
 
 import pytest  # noqa: E402
 
