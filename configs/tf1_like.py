@@ -1,4 +1,5 @@
-"""TF1 defaults: every floating tf.get_variable is glorot_uniform whatever the layer; tf.layers biases zero.
+"""TF1 defaults: every floating tf.get_variable is glorot_uniform whatever the
+layer; tf.layers biases zero.
 
 Use:
   python -m jaxinit explain --config configs/tf1_like.py --model examples.digits.models:cnn

@@ -1,4 +1,5 @@
-"""Keras 3 / tf.keras layer defaults (glorot_uniform kernels, zero biases, whole-matrix RNN inits, forget bias 1).
+"""Keras 3 / tf.keras layer defaults: glorot_uniform kernels, zero biases,
+whole-matrix RNN inits, forget bias 1.
 
 Options: `configs/tf_like.py:rank3` reproduces tf.keras and Keras < 3.15, whose attention glorot
 sees the rank-3 (E, H, D) kernels; the default (`2d`) is Keras >= 3.15.

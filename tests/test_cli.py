@@ -45,43 +45,77 @@ def test_explain_table_and_json(capsys):
 
 
 def test_diff(capsys):
-    rc, out, _ = run(capsys, "diff", "--config", "torch_like", "--config", "tf_like",
-                     "--model", MODEL)
+    rc, out, _ = run(
+        capsys, "diff", "--config", "torch_like", "--config", "tf_like", "--model", MODEL
+    )
     assert rc == 0
     assert "8 parameter(s) differ between torch_like and tf_like" in out
-    rc, out, _ = run(capsys, "diff", "--config", "torch_like", "--config", "torch_like",
-                     "--model", MODEL, "--json")
+    rc, out, _ = run(
+        capsys,
+        "diff",
+        "--config",
+        "torch_like",
+        "--config",
+        "torch_like",
+        "--model",
+        MODEL,
+        "--json",
+    )
     assert rc == 0 and json.loads(out)["rows"] == []
 
 
 def test_plot_writes_png(capsys, tmp_path):
     png = tmp_path / "h.png"
-    rc, out, _ = run(capsys, "plot", "--config", "torch_like", "--config", "tf_like",
-                     "--model", MODEL, "--out", str(png))
+    rc, out, _ = run(
+        capsys,
+        "plot",
+        "--config",
+        "torch_like",
+        "--config",
+        "tf_like",
+        "--model",
+        MODEL,
+        "--out",
+        str(png),
+    )
     assert rc == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_input_shape_overrides(capsys):
-    rc, out, _ = run(capsys, "explain", "--config", "torch_like", "--model", MODEL,
-                     "--input-shape", "2,8,8,1")
+    rc, out, _ = run(
+        capsys, "explain", "--config", "torch_like", "--model", MODEL, "--input-shape", "2,8,8,1"
+    )
     assert rc == 0 and "params/hidden/kernel" in out
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["explain", "--config", "nope.py", "--model", MODEL], "config file 'nope.py' does not exist"),
+        (
+            ["explain", "--config", "nope.py", "--model", MODEL],
+            "config file 'nope.py' does not exist",
+        ),
         (["explain", "--config", "torch_lik", "--model", MODEL], "Did you mean 'torch_like'"),
-        (["explain", "--config", "torch_like", "--model", "examples.digits.models:cnm"],
-         "has no factory 'cnm'. Did you mean 'cnn'"),
-        (["explain", "--config", "torch_like", "--model", "no_such_module:f"],
-         "cannot import module 'no_such_module'"),
-        (["explain", "--config", "torch_like", "--model", "examples.digits.models"],
-         "expected MODULE:FACTORY"),
-        (["explain", "--config", "torch_like", "--model", MODEL, "--input-shape", "1,x,8"],
-         "bad --input-shape '1,x,8'"),
-        (["explain", "--config", "torch_like", "--model", MODEL, "--input-shape", "1,-8"],
-         "bad --input-shape '1,-8'"),
+        (
+            ["explain", "--config", "torch_like", "--model", "examples.digits.models:cnm"],
+            "has no factory 'cnm'. Did you mean 'cnn'",
+        ),
+        (
+            ["explain", "--config", "torch_like", "--model", "no_such_module:f"],
+            "cannot import module 'no_such_module'",
+        ),
+        (
+            ["explain", "--config", "torch_like", "--model", "examples.digits.models"],
+            "expected MODULE:FACTORY",
+        ),
+        (
+            ["explain", "--config", "torch_like", "--model", MODEL, "--input-shape", "1,x,8"],
+            "bad --input-shape '1,x,8'",
+        ),
+        (
+            ["explain", "--config", "torch_like", "--model", MODEL, "--input-shape", "1,-8"],
+            "bad --input-shape '1,-8'",
+        ),
         (["diff", "--config", "torch_like", "--model", MODEL], "diff needs --config exactly twice"),
     ],
 )
@@ -102,14 +136,18 @@ def test_config_without_get_config(capsys, tmp_path):
 
 
 def test_module_entry_point_runs():
-    p = subprocess.run([sys.executable, "-m", "jaxinit", "explain", "--config", "torch_lik",
-                        "--model", MODEL], capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "jaxinit", "explain", "--config", "torch_lik", "--model", MODEL],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "Did you mean 'torch_like'" in p.stderr
 
 
 def test_input_shape_the_model_rejects(capsys):
-    rc, out, err = run(capsys, "explain", "--config", "torch_like", "--model", MODEL,
-                       "--input-shape", "1,8")
+    rc, out, err = run(
+        capsys, "explain", "--config", "torch_like", "--model", MODEL, "--input-shape", "1,8"
+    )
     assert rc == 2 and out == ""
     assert err.count("\n") == 1 and "fails on example input(s) of shape (1, 8)" in err

@@ -76,12 +76,24 @@ VS_HPS = ({}, {"in_axis": 0, "out_axis": -1}, {"fan_in": 7.0, "fan_out": 3.0})
 
 TABLE: dict[str, Spec] = {
     "constant": Spec(({"value": 0.5}, {"value": -3})),
-    "delta_orthogonal": Spec(({}, {"gain": -1.5}), (3, 5), _in_le_out,
-                             lambda hp: (-abs(hp.get("gain", 1.0)), abs(hp.get("gain", 1.0)))),
-    "dirac": Spec(({}, {"groups": 2}), (3, 5), lambda s, hp: _last_times(hp.get("groups", 1))(
-        s, hp), lambda hp: (0.0, 1.0)),
-    "eye": Spec(({}, {"gain": -2.0}), (2, 2), None,
-                lambda hp: (min(0.0, hp.get("gain", 1.0)), max(0.0, hp.get("gain", 1.0)))),
+    "delta_orthogonal": Spec(
+        ({}, {"gain": -1.5}),
+        (3, 5),
+        _in_le_out,
+        lambda hp: (-abs(hp.get("gain", 1.0)), abs(hp.get("gain", 1.0))),
+    ),
+    "dirac": Spec(
+        ({}, {"groups": 2}),
+        (3, 5),
+        lambda s, hp: _last_times(hp.get("groups", 1))(s, hp),
+        lambda hp: (0.0, 1.0),
+    ),
+    "eye": Spec(
+        ({}, {"gain": -2.0}),
+        (2, 2),
+        None,
+        lambda hp: (min(0.0, hp.get("gain", 1.0)), max(0.0, hp.get("gain", 1.0))),
+    ),
     "glorot_normal": Spec(VS_HPS, KERNEL),
     "glorot_uniform": Spec(VS_HPS, KERNEL),
     "he_normal": Spec(VS_HPS, KERNEL),
@@ -98,8 +110,12 @@ TABLE: dict[str, Spec] = {
     "keras_lecun_uniform": Spec(),
     "keras_truncated_normal": Spec(({}, {"mean": 1.0, "stddev": 0.3})),
     "keras_variance_scaling": Spec(
-        ({}, {"scale": 2.0, "mode": "fan_avg", "distribution": "uniform"},
-         {"mode": "fan_out", "distribution": "normal"})),
+        (
+            {},
+            {"scale": 2.0, "mode": "fan_avg", "distribution": "uniform"},
+            {"mode": "fan_out", "distribution": "normal"},
+        )
+    ),
     "lecun_normal": Spec(VS_HPS, KERNEL),
     "lecun_uniform": Spec(VS_HPS, KERNEL),
     "normal": Spec(({}, {"mean": -1.0, "std": 0.25})),
@@ -111,8 +127,9 @@ TABLE: dict[str, Spec] = {
     "symmetric_uniform": Spec(({}, {"bound": 0.01})),
     "torch_bias": Spec(({"fan_in": 16}, {"fan_in": 3, "terms": 2})),
     "torch_embedding": Spec(({}, {"padding_idx": -1}), KERNEL),
-    "torch_kaiming_normal": Spec(({}, {"a": 0.2, "mode": "fan_out", "nonlinearity": "relu"}),
-                                 KERNEL),
+    "torch_kaiming_normal": Spec(
+        ({}, {"a": 0.2, "mode": "fan_out", "nonlinearity": "relu"}), KERNEL
+    ),
     "torch_kaiming_uniform": Spec(({}, {"nonlinearity": "tanh"}), KERNEL),
     "torch_kernel": Spec(({}, {"in_axis": -1, "out_axis": -2}), KERNEL),
     "torch_rnn": Spec(({"hidden_size": 8}, {"hidden_size": 5, "terms": (2, 2, 1)}), (0, 5), _rnn),
@@ -122,12 +139,20 @@ TABLE: dict[str, Spec] = {
     "truncated_normal": Spec(({}, {"stddev": 1.0, "lower": -0.5, "upper": 3.0})),
     "uniform": Spec(({}, {"low": -2.0, "high": -1.0})),
     "uniform_unit_scaling": Spec(({}, {"factor": 2.0})),
-    "unit_forget_bias": Spec(({}, {"gates": 3, "forget_gate": 2}), (1, 5),
-                             lambda s, hp: _last_times(hp.get("gates", 4))(s, hp),
-                             lambda hp: (0.0, 1.0)),
+    "unit_forget_bias": Spec(
+        ({}, {"gates": 3, "forget_gate": 2}),
+        (1, 5),
+        lambda s, hp: _last_times(hp.get("gates", 4))(s, hp),
+        lambda hp: (0.0, 1.0),
+    ),
     "variance_scaling": Spec(
-        ({}, {"scale": 0.5, "mode": "fan_geo_avg", "distribution": "uniform"},
-         {"mode": "fan_out", "distribution": "truncated_normal_uncorrected"}), KERNEL),
+        (
+            {},
+            {"scale": 0.5, "mode": "fan_geo_avg", "distribution": "uniform"},
+            {"mode": "fan_out", "distribution": "truncated_normal_uncorrected"},
+        ),
+        KERNEL,
+    ),
     "zeros": Spec(),
 }
 
@@ -248,7 +273,12 @@ def test_scheme_properties(name, data):
             mag = max(abs(b) for b in (low, high) if math.isfinite(b))
             tol = mag * (_eps(want) + _eps(jnp.float32))
             assert xf.min() >= low - tol and xf.max() <= high + tol, (
-                where, xf.min(), xf.max(), low, high)
+                where,
+                xf.min(),
+                xf.max(),
+                low,
+                high,
+            )
         # Same key, same array (bit for bit, eagerly and under jit).
         np.testing.assert_array_equal(np.asarray(init(keys[0], shape, dtype), np.float32), xf)
         np.testing.assert_array_equal(np.asarray(y2, np.float32), np.asarray(y, np.float32))
@@ -332,8 +362,12 @@ def _policy(rules) -> jaxinit.Policy:
 
 
 @_settings(POLICY_EXAMPLES)
-@given(spec_tree=trees(), rules=rule_lists(), seed=st.integers(0, 2**32 - 1),
-       shuffle_seed=st.integers(0, 2**16))
+@given(
+    spec_tree=trees(),
+    rules=rule_lists(),
+    seed=st.integers(0, 2**32 - 1),
+    shuffle_seed=st.integers(0, 2**16),
+)
 def test_policy_result_does_not_depend_on_tree_order(spec_tree, rules, seed, shuffle_seed):
     EXAMPLES["test_policy_result_does_not_depend_on_tree_order"] += 1
     policy, key = _policy(rules), jax.random.key(seed)
@@ -343,8 +377,9 @@ def test_policy_result_does_not_depend_on_tree_order(spec_tree, rules, seed, shu
     assert a.keys() == b.keys()
     for path in a:
         assert a[path].dtype == b[path].dtype
-        np.testing.assert_array_equal(np.asarray(a[path], np.float32),
-                                      np.asarray(b[path], np.float32), err_msg=path)
+        np.testing.assert_array_equal(
+            np.asarray(a[path], np.float32), np.asarray(b[path], np.float32), err_msg=path
+        )
     # The decisions too: the same rule for every path, whatever the order of the specs.
     res_a = jaxinit.resolve(plain, policy=policy)
     specs = [d.spec for d in res_a.decisions]
@@ -377,8 +412,12 @@ def _remove_and_add(spec_tree, rng: random.Random):
 
 
 @_settings(POLICY_EXAMPLES)
-@given(spec_tree=trees(), rules=rule_lists(), seed=st.integers(0, 2**32 - 1),
-       edit_seed=st.integers(0, 2**16))
+@given(
+    spec_tree=trees(),
+    rules=rule_lists(),
+    seed=st.integers(0, 2**32 - 1),
+    edit_seed=st.integers(0, 2**16),
+)
 def test_parameter_depends_only_on_root_key_and_path(spec_tree, rules, seed, edit_seed):
     EXAMPLES["test_parameter_depends_only_on_root_key_and_path"] += 1
     policy, key = _policy(rules), jax.random.key(seed)
@@ -392,8 +431,11 @@ def test_parameter_depends_only_on_root_key_and_path(spec_tree, rules, seed, edi
     for path in common:
         if before[path].shape != before_edited[path].shape:
             continue  # a different parameter that happens to have the same path
-        np.testing.assert_array_equal(np.asarray(out[path], np.float32),
-                                      np.asarray(out_edited[path], np.float32), err_msg=path)
+        np.testing.assert_array_equal(
+            np.asarray(out[path], np.float32),
+            np.asarray(out_edited[path], np.float32),
+            err_msg=path,
+        )
     for path, x in out.items():
         d = decisions[path]
         if not d.covered:

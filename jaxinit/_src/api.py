@@ -34,9 +34,17 @@ def _linen_resolve(model, key, args, kwargs, policy, method):
     return abstract, specs, boxes, policy.resolve(specs)
 
 
-def init(target: Any, key: PRNGKey, *args: Any, policy: Any, method: str | None = None,
-         mesh: Any = None, partition_rules: Any = None, logical_axis_rules: Any = None,
-         **kwargs: Any) -> Any:
+def init(
+    target: Any,
+    key: PRNGKey,
+    *args: Any,
+    policy: Any,
+    method: str | None = None,
+    mesh: Any = None,
+    partition_rules: Any = None,
+    logical_axis_rules: Any = None,
+    **kwargs: Any,
+) -> Any:
     """Initializes `target` under `policy`.
 
     * Linen module: `jaxinit.init(model, key, *example_inputs, policy=...)` returns the
@@ -70,8 +78,16 @@ def init(target: Any, key: PRNGKey, *args: Any, policy: Any, method: str | None 
         missing = [d.spec.path for d in res.decisions if not d.covered]
         if missing:
             values.update(
-                linen_lib.complete(target, key, values, missing, *args, method=method,
-                                   shardings=shardings, **kwargs)
+                linen_lib.complete(
+                    target,
+                    key,
+                    values,
+                    missing,
+                    *args,
+                    method=method,
+                    shardings=shardings,
+                    **kwargs,
+                )
             )
         return linen_lib.assemble(values)
     if mesh is not None:
@@ -102,8 +118,9 @@ def apply(policy: Any, key: PRNGKey, tree: Any) -> Any:
     return jax.tree_util.tree_unflatten(treedef, new)
 
 
-def resolve(target: Any, *args: Any, policy: Any, method: str | None = None,
-            **kwargs: Any) -> Resolution:
+def resolve(
+    target: Any, *args: Any, policy: Any, method: str | None = None, **kwargs: Any
+) -> Resolution:
     """The decisions for every parameter of `target`, before anything is sampled."""
     policy = _policy(policy)
     if isinstance(target, nn.Module):
@@ -113,8 +130,14 @@ def resolve(target: Any, *args: Any, policy: Any, method: str | None = None,
     return policy.resolve(pytree_lib.walk(target)[3])
 
 
-def explain(target: Any, *args: Any, policy: Any, method: str | None = None,
-            print_table: bool = False, **kwargs: Any) -> Explanation:
+def explain(
+    target: Any,
+    *args: Any,
+    policy: Any,
+    method: str | None = None,
+    print_table: bool = False,
+    **kwargs: Any,
+) -> Explanation:
     """One row per parameter: path, module type, shape, dtype, the rule that matched, the
     scheme with its resolved hyperparameters, fan_in/fan_out, theoretical std and bound.
     Nothing is sampled. `print(explanation)` shows the table; `.to_json()` exports it."""
@@ -127,8 +150,9 @@ def explain(target: Any, *args: Any, policy: Any, method: str | None = None,
     return ex
 
 
-def diff(policy_a: Any, policy_b: Any, target: Any, *args: Any, method: str | None = None,
-         **kwargs: Any) -> PolicyDiff:
+def diff(
+    policy_a: Any, policy_b: Any, target: Any, *args: Any, method: str | None = None, **kwargs: Any
+) -> PolicyDiff:
     """Where two policies disagree on `target`'s parameters (scheme, hyperparameters, std,
     bound), one row per differing parameter."""
     a, b = _policy(policy_a), _policy(policy_b)

@@ -59,15 +59,18 @@ def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32")
     import jax.numpy as jnp
 
     if ":" not in spec:
-        raise UsageError(f"bad --model {spec!r}: expected MODULE:FACTORY, e.g. "
-                         "examples.digits.models:cnn.")
+        raise UsageError(
+            f"bad --model {spec!r}: expected MODULE:FACTORY, e.g. examples.digits.models:cnn."
+        )
     mod_name, fn_name = spec.split(":", 1)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         mod = importlib.import_module(mod_name)
     except ImportError as e:
-        raise UsageError(f"bad --model {spec!r}: cannot import module {mod_name!r} ({e}).") from None
+        raise UsageError(
+            f"bad --model {spec!r}: cannot import module {mod_name!r} ({e})."
+        ) from None
     factory = getattr(mod, fn_name, None)
     if factory is None or not callable(factory):
         names = [n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))]
@@ -137,7 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxinit._src import api
 
     if args.command == "list":
         print(registry_table())

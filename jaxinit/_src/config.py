@@ -79,7 +79,9 @@ def policy_from_dict(d: Any, where: str = "policy") -> Policy:
         raise ConfigError(f"{where}.name: must be a string, got {d['name']!r}.")
     prules = d.get("partition_rules", [])
     if not isinstance(prules, list) or any(
-        not isinstance(pr, (list, tuple)) or len(pr) != 2 or not isinstance(pr[0], str)
+        not isinstance(pr, (list, tuple))
+        or len(pr) != 2
+        or not isinstance(pr[0], str)
         or not isinstance(pr[1], (list, tuple, type(None)))
         for pr in prules
     ):

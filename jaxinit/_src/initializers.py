@@ -85,7 +85,9 @@ def check_shape_dtype(
         )
         if max_rank is None:
             valid = f"rank >= {min_rank}"
-        raise ShapeError(f"{scheme}: shape {shape} has rank {len(shape)}; this scheme needs {valid}.")
+        raise ShapeError(
+            f"{scheme}: shape {shape} has rank {len(shape)}; this scheme needs {valid}."
+        )
     dtype = default_dtype() if dtype is None else jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ShapeError(
@@ -136,8 +138,9 @@ def rand_normal(key, shape, cd):
 
 def rand_truncated_normal(key, lower, upper, shape, cd):
     """`jax.random.truncated_normal(key, lower, upper, shape, cd)`, drawn flat."""
-    return _draw(lambda k, sh, d: jax.random.truncated_normal(k, lower, upper, sh, d),
-                 key, shape, cd)
+    return _draw(
+        lambda k, sh, d: jax.random.truncated_normal(k, lower, upper, sh, d), key, shape, cd
+    )
 
 
 # Normal draws in float32 stay within about 5.5 sigma; 8 sigma is a safe envelope.
@@ -508,7 +511,9 @@ def torch_embedding(padding_idx: int | None = None) -> Callable[..., Array]:
     Formula: w ~ N(0, 1); w[padding_idx] = 0
     Source: torch `nn.Embedding.reset_parameters` (`normal_` then `_fill_padding_idx_with_zero`).
     """
-    if padding_idx is not None and (isinstance(padding_idx, bool) or not isinstance(padding_idx, int)):
+    if padding_idx is not None and (
+        isinstance(padding_idx, bool) or not isinstance(padding_idx, int)
+    ):
         raise HyperparameterError(
             f"torch_embedding: padding_idx={padding_idx!r} must be an integer or None."
         )
@@ -589,7 +594,9 @@ def keras_truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[
     return _truncated("keras_truncated_normal", float(mean), float(stddev), -2.0, 2.0, hp)
 
 
-@register("trunc_normal", aliases=("trunc_normal_", "torch_trunc_normal"), family="truncated_normal")
+@register(
+    "trunc_normal", aliases=("trunc_normal_", "torch_trunc_normal"), family="truncated_normal"
+)
 def trunc_normal(
     mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
 ) -> Callable[..., Array]:
@@ -820,7 +827,14 @@ def _named_vs(name: str, scale: float, mode: str, dist: str, keras: bool, source
 
 for _name, _scale, _mode, _dist, _aliases, _src in (
     ("glorot_uniform", 1.0, "fan_avg", "uniform", ("xavier_uniform",), "jax `glorot_uniform`"),
-    ("glorot_normal", 1.0, "fan_avg", "truncated_normal", ("xavier_normal",), "jax `glorot_normal`"),
+    (
+        "glorot_normal",
+        1.0,
+        "fan_avg",
+        "truncated_normal",
+        ("xavier_normal",),
+        "jax `glorot_normal`",
+    ),
     ("he_uniform", 2.0, "fan_in", "uniform", ("kaiming_uniform",), "jax `he_uniform`"),
     ("he_normal", 2.0, "fan_in", "truncated_normal", ("kaiming_normal",), "jax `he_normal`"),
     ("lecun_uniform", 1.0, "fan_in", "uniform", (), "jax `lecun_uniform`"),
@@ -917,7 +931,9 @@ def torch_kaiming_uniform(
     Formula: gain = calculate_gain(nonlinearity, a); b = gain * sqrt(3 / fan_mode); w ~ U(-b, b)
     Source: torch `nn.init.kaiming_uniform_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
     """
-    return _torch_kaiming("torch_kaiming_uniform", "uniform", a, mode, nonlinearity, in_axis, out_axis)
+    return _torch_kaiming(
+        "torch_kaiming_uniform", "uniform", a, mode, nonlinearity, in_axis, out_axis
+    )
 
 
 @register("torch_kaiming_normal", aliases=("kaiming_normal_",), family="variance_scaling")
@@ -933,7 +949,9 @@ def torch_kaiming_normal(
     Formula: std = calculate_gain(nonlinearity, a) / sqrt(fan_mode); w ~ N(0, std^2)
     Source: torch `nn.init.kaiming_normal_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
     """
-    return _torch_kaiming("torch_kaiming_normal", "normal", a, mode, nonlinearity, in_axis, out_axis)
+    return _torch_kaiming(
+        "torch_kaiming_normal", "normal", a, mode, nonlinearity, in_axis, out_axis
+    )
 
 
 @register(
@@ -1022,7 +1040,9 @@ def torch_bias(fan_in: float, terms: int | tuple[int, ...] = 1) -> Callable[...,
     )
 
 
-@register("torch_rnn", aliases=("torch_rnn_uniform", "torch_lstm", "torch_gru"), family="layer_default")
+@register(
+    "torch_rnn", aliases=("torch_rnn_uniform", "torch_lstm", "torch_gru"), family="layer_default"
+)
 def torch_rnn(hidden_size: int, terms: int | tuple[int, ...] = 1) -> Callable[..., Array]:
     """torch's RNN/LSTM/GRU default for every weight and bias: U(+-1/sqrt(hidden_size)).
 
@@ -1058,7 +1078,11 @@ def orthogonal_matrix(key: PRNGKey, n_rows: int, n_cols: int, cd: Any) -> Array:
     return q.T if n_rows < n_cols else q
 
 
-@register("orthogonal", aliases=("Orthogonal", "orthogonal_", "OrthogonalInitializer"), family="orthogonal")
+@register(
+    "orthogonal",
+    aliases=("Orthogonal", "orthogonal_", "OrthogonalInitializer"),
+    family="orthogonal",
+)
 def orthogonal(gain: float = 1.0, column_axis: int = -1) -> Callable[..., Array]:
     """A (semi-)orthogonal matrix over `shape` flattened to (prod(others), shape[column_axis]).
 

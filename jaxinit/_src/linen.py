@@ -11,7 +11,6 @@ Flax creates only the missing ones (their initializers are never called for cove
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -134,8 +133,16 @@ def _install_param_hook() -> None:
     core.scope.Scope.param = param
 
 
-def complete(model: nn.Module, key, drawn_boxed: dict, missing: list[str], *args, method=None,
-             shardings=None, **kwargs) -> dict:
+def complete(
+    model: nn.Module,
+    key,
+    drawn_boxed: dict,
+    missing: list[str],
+    *args,
+    method=None,
+    shardings=None,
+    **kwargs,
+) -> dict:
     """Runs the model's own init with `drawn_boxed` ({path: value}) in place and returns the
     values of the `missing` paths, which Flax creates with the module's own initializers.
 

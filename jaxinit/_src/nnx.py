@@ -46,8 +46,11 @@ def walk(module: nnx.Module):
         p = collection_of(var) + "/" + _join(path)
         variables[p] = var
         value = var.get_value()
-        chain = [modules[_join(path[:j])] for j in range(len(path) - 1, -1, -1)
-                 if _join(path[:j]) in modules]
+        chain = [
+            modules[_join(path[:j])]
+            for j in range(len(path) - 1, -1, -1)
+            if _join(path[:j]) in modules
+        ]
         owner = chain[0] if chain else None
         shape = tuple(value.shape)
         view = None
@@ -68,7 +71,9 @@ def is_abstract(var: nnx.Variable) -> bool:
 
 
 def check_abstract_covered(variables, decisions) -> None:
-    missing = [d.spec.path for d in decisions if not d.covered and is_abstract(variables[d.spec.path])]
+    missing = [
+        d.spec.path for d in decisions if not d.covered and is_abstract(variables[d.spec.path])
+    ]
     if missing:
         raise PolicyError(
             "an abstract NNX module (from nnx.eval_shape) has no values to keep for "

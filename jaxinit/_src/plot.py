@@ -41,8 +41,9 @@ def _unbox(x: Any) -> Any:
     return x.unbox() if hasattr(x, "unbox") else x
 
 
-def plot_policies(model: Any, inputs: Sequence[Any], policies: Sequence[Any], out: str,
-                  *, seed: int = 0) -> str:
+def plot_policies(
+    model: Any, inputs: Sequence[Any], policies: Sequence[Any], out: str, *, seed: int = 0
+) -> str:
     """Draws `model`'s parameters under each policy and writes one PNG to `out`."""
     try:
         import matplotlib
@@ -61,8 +62,11 @@ def plot_policies(model: Any, inputs: Sequence[Any], policies: Sequence[Any], ou
         drawn.append(flat)
         rows.append({r.path: r for r in api.explain(model, *inputs, policy=p).rows})
     paths = [
-        path for path, a in drawn[0].items()
-        if path.startswith("params/") and a.ndim >= 2 and a.size >= 16
+        path
+        for path, a in drawn[0].items()
+        if path.startswith("params/")
+        and a.ndim >= 2
+        and a.size >= 16
         and any(np.std(d[path]) > 0 for d in drawn)
     ][:MAX_PANELS]
     if not paths:
@@ -77,8 +81,16 @@ def plot_policies(model: Any, inputs: Sequence[Any], policies: Sequence[Any], ou
         for j, (p, d, r) in enumerate(zip(policies, drawn, rows)):
             c = colors[j % len(colors)]
             name = getattr(p, "name", None) or f"policy {j}"
-            ax.hist(d[path].ravel(), bins=60, range=(-lim, lim), density=True, histtype="step",
-                    color=c, lw=1.4, label=name)
+            ax.hist(
+                d[path].ravel(),
+                bins=60,
+                range=(-lim, lim),
+                density=True,
+                histtype="step",
+                color=c,
+                lw=1.4,
+                label=name,
+            )
             row = r.get(path)
             if row is not None and row.std:
                 dens = theoretical_density(row.std, row.bound, x)
@@ -90,12 +102,13 @@ def plot_policies(model: Any, inputs: Sequence[Any], policies: Sequence[Any], ou
         short = path.removeprefix("params/")
         ax.set_title(f"{short} {tuple(drawn[0][path].shape)}", fontsize=9)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(paths):]:
+    for ax in list(axes.flat)[len(paths) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(policies), frameon=False)
-    fig.suptitle("drawn weights (solid) vs theory (dashed density, dotted bounds)", y=0.995,
-                 fontsize=10)
+    fig.suptitle(
+        "drawn weights (solid) vs theory (dashed density, dotted bounds)", y=0.995, fontsize=10
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=110)

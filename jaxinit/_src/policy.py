@@ -333,7 +333,11 @@ class Decision:
     def sample_shape(self) -> tuple[int, ...]:
         if self.group_shape is not None:
             return self.group_shape
-        return self.spec.shape if self.rule is not None and self.rule.raw_shape else self.spec.draw_shape
+        return (
+            self.spec.shape
+            if self.rule is not None and self.rule.raw_shape
+            else self.spec.draw_shape
+        )
 
     def initializer(self):
         return registry.get(self.rule.scheme, **self.hyperparameters)
@@ -521,7 +525,9 @@ class Policy:
             r = self.rules[i]
             gid = m.expand(r.group) if r.group is not None else None
             gshape, gslice = group_info[s.path] if gid is not None else (None, None)
-            shape_for_ctx = gshape if gshape is not None else (s.shape if r.raw_shape else s.draw_shape)
+            shape_for_ctx = (
+                gshape if gshape is not None else (s.shape if r.raw_shape else s.draw_shape)
+            )
             hp = {
                 k: self._bind(v, k, s, r, i, shape_for_ctx, by_path)
                 for k, v in r.hyperparameters.items()
@@ -531,7 +537,10 @@ class Policy:
             if sig not in validated:  # build and trace once per distinct signature
                 try:
                     init = d.initializer()
-                    jax.eval_shape(lambda k: init(k, d.sample_shape, s.dtype), _ABSTRACT_KEY)
+                    jax.eval_shape(
+                        lambda k, f=init, sh=d.sample_shape, dt=s.dtype: f(k, sh, dt),
+                        _ABSTRACT_KEY,
+                    )
                 except JaxinitError as e:
                     raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
                 validated.add(sig)
@@ -621,7 +630,7 @@ class Policy:
 
 
 def _named(name: str | None) -> str:
-    """" 'name'" for a named policy, "" otherwise (messages read "policy: ...", not "policy :")."""
+    """ " 'name'" for a named policy, "" otherwise (messages read "policy: ...", not "policy :")."""
     return f" {name!r}" if name else ""
 
 
@@ -714,8 +723,14 @@ def draw(
             hash(hp)
         except TypeError:  # unhashable hyperparameter values: no cache
             hp = None
-        args = (d0.scheme, d0.sample_shape, jnp.dtype(d0.spec.dtype).name, tuple(outputs),
-                tuple(outs_sh) if shardings else None, jit)
+        args = (
+            d0.scheme,
+            d0.sample_shape,
+            jnp.dtype(d0.spec.dtype).name,
+            tuple(outputs),
+            tuple(outs_sh) if shardings else None,
+            jit,
+        )
         if hp is None:
             fn = _unit_program.__wrapped__(args[0], tuple(d0.hyperparameters.items()), *args[1:])
         else:

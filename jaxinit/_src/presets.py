@@ -66,28 +66,59 @@ def torch_like() -> Policy:
         R(ANY + r"i[rz]/bias", "torch_rnn", GRU, hp={**H, "terms": 2}, name="gru r/z bias"),
         R(ANY + r"(in|hn)/bias", "torch_rnn", GRU, hp=H, name="gru n biases"),
         # NNX GRUCell: one fused input bias [r, z, n] and no b_hn at all.
-        R(ANY + r"dense_i/bias", "torch_rnn", GRU, hp={**H, "terms": (2, 2, 1)},
-          name="nnx gru bias"),
-        R(ANY + r"(i|dense_i)/bias", "torch_rnn", SIMPLE, hp={**H, "terms": 2},
-          name="rnn cell bias"),
+        R(
+            ANY + r"dense_i/bias",
+            "torch_rnn",
+            GRU,
+            hp={**H, "terms": (2, 2, 1)},
+            name="nnx gru bias",
+        ),
+        R(
+            ANY + r"(i|dense_i)/bias",
+            "torch_rnn",
+            SIMPLE,
+            hp={**H, "terms": 2},
+            name="rnn cell bias",
+        ),
         R(ANY + r"[^/]+", "torch_rnn", CELLS, hp=H, name="rnn weights"),
         # MultiheadAttention.
-        R(r"(.*)/(query|key|value)/kernel", "torch_xavier_uniform", MHA,
-          group=r"\1/in_proj", group_member=r"\2", group_order=("query", "key", "value"),
-          name="mha packed in_proj"),
+        R(
+            r"(.*)/(query|key|value)/kernel",
+            "torch_xavier_uniform",
+            MHA,
+            group=r"\1/in_proj",
+            group_member=r"\2",
+            group_order=("query", "key", "value"),
+            name="mha packed in_proj",
+        ),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="mha biases"),
         R(ANY + r"out/kernel", "torch_kernel", MHA, name="mha out_proj"),
         # Embedding.
         R(ANY + r"embedding", "torch_embedding", EMBED, name="embedding"),
         # Transposed conv: torch's fan_in is the OUTPUT channels (Flax out_axis).
-        R(ANY + r"kernel", "torch_kernel", CONV_T, hp={"in_axis": -1, "out_axis": -2},
-          name="conv_transpose kernel"),
-        R(ANY + r"bias", "torch_bias", CONV_T, hp={"fan_in": "ctx:kernel_fan_out"},
-          name="conv_transpose bias"),
+        R(
+            ANY + r"kernel",
+            "torch_kernel",
+            CONV_T,
+            hp={"in_axis": -1, "out_axis": -2},
+            name="conv_transpose kernel",
+        ),
+        R(
+            ANY + r"bias",
+            "torch_bias",
+            CONV_T,
+            hp={"fan_in": "ctx:kernel_fan_out"},
+            name="conv_transpose bias",
+        ),
         # Linear / Conv.
         R(ANY + r"kernel", "torch_kernel", f"{DENSE}|{CONV}", name="kernel"),
-        R(ANY + r"bias", "torch_bias", f"{DENSE}|{CONV}", hp={"fan_in": "ctx:kernel_fan_in"},
-          name="bias"),
+        R(
+            ANY + r"bias",
+            "torch_bias",
+            f"{DENSE}|{CONV}",
+            hp={"fan_in": "ctx:kernel_fan_in"},
+            name="bias",
+        ),
         *_norm_rules(prelu=0.25),
     ]
     return Policy(rules, fallback="keep", unused="ignore", name="torch_like")
@@ -107,10 +138,24 @@ def tf_like(attention_fans: str = "2d") -> Policy:
         raise unknown("attention_fans", attention_fans, ("2d", "rank3"), where="tf_like")
     rules = [
         # LSTM: Linen (ii/if/ig/io, hi/hf/hg/ho; NNX spells the forget input gate "if_").
-        R(r"(.*)/i([ifgo])_?/kernel", "glorot_uniform", LSTM, group=r"\1/kernel",
-          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm kernel"),
-        R(r"(.*)/h([ifgo])/kernel", "orthogonal", LSTM, group=r"\1/recurrent_kernel",
-          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm recurrent"),
+        R(
+            r"(.*)/i([ifgo])_?/kernel",
+            "glorot_uniform",
+            LSTM,
+            group=r"\1/kernel",
+            group_member=r"\2",
+            group_order=("i", "f", "g", "o"),
+            name="lstm kernel",
+        ),
+        R(
+            r"(.*)/h([ifgo])/kernel",
+            "orthogonal",
+            LSTM,
+            group=r"\1/recurrent_kernel",
+            group_member=r"\2",
+            group_order=("i", "f", "g", "o"),
+            name="lstm recurrent",
+        ),
         R(ANY + r"hf/bias", "ones", LSTM, name="lstm forget bias"),
         R(ANY + r"h[igo]/bias", "zeros", LSTM, name="lstm bias"),
         # NNX OptimizedLSTMCell: already fused.
@@ -118,29 +163,57 @@ def tf_like(attention_fans: str = "2d") -> Policy:
         R(ANY + r"dense_h/kernel", "orthogonal", LSTM, name="nnx lstm recurrent"),
         R(ANY + r"dense_h/bias", "unit_forget_bias", LSTM, name="nnx lstm bias"),
         # GRU (Linen ir/iz/in + hr/hz/hn; NNX dense_i/dense_h).
-        R(r"(.*)/i([rzn])/kernel", "glorot_uniform", GRU, group=r"\1/kernel",
-          group_member=r"\2", group_order=("r", "z", "n"), name="gru kernel"),
-        R(r"(.*)/h([rzn])/kernel", "orthogonal", GRU, group=r"\1/recurrent_kernel",
-          group_member=r"\2", group_order=("r", "z", "n"), name="gru recurrent"),
+        R(
+            r"(.*)/i([rzn])/kernel",
+            "glorot_uniform",
+            GRU,
+            group=r"\1/kernel",
+            group_member=r"\2",
+            group_order=("r", "z", "n"),
+            name="gru kernel",
+        ),
+        R(
+            r"(.*)/h([rzn])/kernel",
+            "orthogonal",
+            GRU,
+            group=r"\1/recurrent_kernel",
+            group_member=r"\2",
+            group_order=("r", "z", "n"),
+            name="gru recurrent",
+        ),
         # SimpleRNN.
         R(ANY + r"(i|dense_i)/kernel", "glorot_uniform", f"{GRU}|{SIMPLE}", name="rnn kernel"),
         R(ANY + r"(h|dense_h)/kernel", "orthogonal", f"{GRU}|{SIMPLE}", name="rnn recurrent"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="other cell weights"),
         # Attention: glorot on each projection, zero biases.
-        R(ANY + r"(query|key|value|out)/kernel",
-          "keras_glorot_uniform" if attention_fans == "rank3" else "glorot_uniform", MHA,
-          raw_shape=attention_fans == "rank3", name="mha kernels"),
+        R(
+            ANY + r"(query|key|value|out)/kernel",
+            "keras_glorot_uniform" if attention_fans == "rank3" else "glorot_uniform",
+            MHA,
+            raw_shape=attention_fans == "rank3",
+            name="mha kernels",
+        ),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="mha biases"),
         R(ANY + r"embedding", "keras_embedding", EMBED, name="embedding"),
-        R(ANY + r"kernel", "keras_conv_glorot_uniform", r"Conv",
-          hp={"groups": "ctx:module.feature_group_count"}, name="conv kernel"),
+        R(
+            ANY + r"kernel",
+            "keras_conv_glorot_uniform",
+            r"Conv",
+            hp={"groups": "ctx:module.feature_group_count"},
+            name="conv kernel",
+        ),
         R(ANY + r"kernel", "glorot_uniform", f"{DENSE}|{CONV}|{CONV_T}", name="kernel"),
         R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}", name="bias"),
         *_norm_rules(prelu=0.0),
     ]
-    return Policy(rules, fallback="keep", unused="ignore", name="tf_like",
-                  variables={"attention_fans": attention_fans})
+    return Policy(
+        rules,
+        fallback="keep",
+        unused="ignore",
+        name="tf_like",
+        variables={"attention_fans": attention_fans},
+    )
 
 
 def tf1_like() -> Policy:
@@ -153,15 +226,43 @@ def tf1_like() -> Policy:
     here as glorot over the fused (in, 4H) and (H, 4H) matrices (Keras-style) instead.
     """
     rules = [
-        R(r"(.*)/i([ifgo])_?/kernel", "glorot_uniform", LSTM, group=r"\1/kernel",
-          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm kernel"),
-        R(r"(.*)/h([ifgo])/kernel", "glorot_uniform", LSTM, group=r"\1/recurrent_kernel",
-          group_member=r"\2", group_order=("i", "f", "g", "o"), name="lstm recurrent"),
+        R(
+            r"(.*)/i([ifgo])_?/kernel",
+            "glorot_uniform",
+            LSTM,
+            group=r"\1/kernel",
+            group_member=r"\2",
+            group_order=("i", "f", "g", "o"),
+            name="lstm kernel",
+        ),
+        R(
+            r"(.*)/h([ifgo])/kernel",
+            "glorot_uniform",
+            LSTM,
+            group=r"\1/recurrent_kernel",
+            group_member=r"\2",
+            group_order=("i", "f", "g", "o"),
+            name="lstm recurrent",
+        ),
         R(r"(.*)/i([rz])/bias", "ones", GRU, name="gru gate bias"),
-        R(r"(.*)/i([rzn])/kernel", "glorot_uniform", GRU, group=r"\1/kernel",
-          group_member=r"\2", group_order=("r", "z", "n"), name="gru kernel"),
-        R(r"(.*)/h([rzn])/kernel", "glorot_uniform", GRU, group=r"\1/recurrent_kernel",
-          group_member=r"\2", group_order=("r", "z", "n"), name="gru recurrent"),
+        R(
+            r"(.*)/i([rzn])/kernel",
+            "glorot_uniform",
+            GRU,
+            group=r"\1/kernel",
+            group_member=r"\2",
+            group_order=("r", "z", "n"),
+            name="gru kernel",
+        ),
+        R(
+            r"(.*)/h([rzn])/kernel",
+            "glorot_uniform",
+            GRU,
+            group=r"\1/recurrent_kernel",
+            group_member=r"\2",
+            group_order=("r", "z", "n"),
+            name="gru recurrent",
+        ),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="rnn weights"),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="attention biases"),
@@ -188,9 +289,13 @@ def flax_default() -> Policy:
         R(ANY + r"if/bias", "ones", "MGUCell", name="mgu forget bias"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]*kernel", "lecun_normal", CELLS, name="rnn input kernels"),
-        R(ANY + r"embedding", "variance_scaling", EMBED,
-          hp={"scale": 1.0, "mode": "fan_in", "distribution": "normal", "out_axis": 0},
-          name="embedding"),
+        R(
+            ANY + r"embedding",
+            "variance_scaling",
+            EMBED,
+            hp={"scale": 1.0, "mode": "fan_in", "distribution": "normal", "out_axis": 0},
+            name="embedding",
+        ),
         R(ANY + r"kernel", "lecun_normal", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="kernel"),
         R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="bias"),
         *_norm_rules(prelu=0.01),
@@ -209,16 +314,35 @@ def haiku_like() -> Policy:
     """
     tn = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal_uncorrected"}
     rules = [
-        R(r"(.*)/i([rzn])/kernel", "lecun_normal", GRU, group=r"\1/w_i", group_member=r"\2",
-          group_order=("r", "z", "n"), name="gru w_i"),
-        R(r"(.*)/h([rzn])/kernel", "lecun_normal", GRU, group=r"\1/w_h", group_member=r"\2",
-          group_order=("r", "z", "n"), name="gru w_h"),
+        R(
+            r"(.*)/i([rzn])/kernel",
+            "lecun_normal",
+            GRU,
+            group=r"\1/w_i",
+            group_member=r"\2",
+            group_order=("r", "z", "n"),
+            name="gru w_i",
+        ),
+        R(
+            r"(.*)/h([rzn])/kernel",
+            "lecun_normal",
+            GRU,
+            group=r"\1/w_h",
+            group_member=r"\2",
+            group_order=("r", "z", "n"),
+            name="gru w_h",
+        ),
         R(ANY + r"(dense_i|dense_h)/kernel", "lecun_normal", GRU, name="nnx gru"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]*kernel", "variance_scaling", CELLS, hp=tn, name="rnn kernels"),
         R(ANY + r"embedding", "truncated_normal", EMBED, hp={"stddev": 1.0}, name="embedding"),
-        R(ANY + r"kernel", "variance_scaling", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", hp=tn,
-          name="kernel"),
+        R(
+            ANY + r"kernel",
+            "variance_scaling",
+            f"{DENSE}|{CONV}|{CONV_T}|{MHA}",
+            hp=tn,
+            name="kernel",
+        ),
         R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="bias"),
         *_norm_rules(prelu=None),
     ]
@@ -238,7 +362,10 @@ def get(name: str, **options: Any) -> Policy:
     """The preset `name` (with its options, e.g. `tf_like`'s `attention_fans`)."""
     if name not in PRESETS:
         raise unknown(
-            "preset or policy file", name, PRESETS, where="load_policy",
+            "preset or policy file",
+            name,
+            PRESETS,
+            where="load_policy",
         )
     return PRESETS[name](**options)
 

@@ -51,8 +51,19 @@ def explain_rows(res: Resolution) -> list[ExplainRow]:
         s = d.spec
         if not d.covered:
             rows.append(
-                ExplainRow(s.path, s.module_type, s.shape, str(jnp.dtype(s.dtype)),
-                           "(module default)", "(module default)", {}, None, None, None, None)
+                ExplainRow(
+                    s.path,
+                    s.module_type,
+                    s.shape,
+                    str(jnp.dtype(s.dtype)),
+                    "(module default)",
+                    "(module default)",
+                    {},
+                    None,
+                    None,
+                    None,
+                    None,
+                )
             )
             continue
         st, fans = stats_of(d)
@@ -96,8 +107,9 @@ def _hp(hp: dict) -> str:
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """An aligned plain-text table."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
@@ -112,12 +124,33 @@ class Explanation:
     unused_rules: list[str]
 
     def __str__(self) -> str:
-        headers = ["path", "module", "shape", "dtype", "rule", "scheme", "hyperparameters",
-                   "fan_in", "fan_out", "std", "bound"]
+        headers = [
+            "path",
+            "module",
+            "shape",
+            "dtype",
+            "rule",
+            "scheme",
+            "hyperparameters",
+            "fan_in",
+            "fan_out",
+            "std",
+            "bound",
+        ]
         body = [
-            [r.path, r.module or "-", "x".join(map(str, r.shape)) or "()", r.dtype, r.rule,
-             r.scheme, _hp(r.hyperparameters), _fmt(r.fan_in), _fmt(r.fan_out), _fmt(r.std),
-             _fmt(r.bound)]
+            [
+                r.path,
+                r.module or "-",
+                "x".join(map(str, r.shape)) or "()",
+                r.dtype,
+                r.rule,
+                r.scheme,
+                _hp(r.hyperparameters),
+                _fmt(r.fan_in),
+                _fmt(r.fan_out),
+                _fmt(r.std),
+                _fmt(r.bound),
+            ]
             for r in self.rows
         ]
         out = f"policy: {self.policy}\n" + table(headers, body)
@@ -151,7 +184,11 @@ def diff_rows(rows_a: list[ExplainRow], rows_b: list[ExplainRow]) -> list[DiffRo
         if rb is None:
             continue
         same = (ra.scheme, _hp(ra.hyperparameters), _fmt(ra.std), _fmt(ra.bound)) == (
-            rb.scheme, _hp(rb.hyperparameters), _fmt(rb.std), _fmt(rb.bound))
+            rb.scheme,
+            _hp(rb.hyperparameters),
+            _fmt(rb.std),
+            _fmt(rb.bound),
+        )
         if not same:
             out.append(DiffRow(ra.path, ra, rb))
     return out
@@ -167,8 +204,16 @@ class PolicyDiff:
         a, b = self.policy_a or "A", self.policy_b or "B"
         headers = ["path", "shape", f"{a}: scheme", "std", "bound", f"{b}: scheme", "std", "bound"]
         body = [
-            [r.path, "x".join(map(str, r.a.shape)) or "()", r.a.scheme, _fmt(r.a.std),
-             _fmt(r.a.bound), r.b.scheme, _fmt(r.b.std), _fmt(r.b.bound)]
+            [
+                r.path,
+                "x".join(map(str, r.a.shape)) or "()",
+                r.a.scheme,
+                _fmt(r.a.std),
+                _fmt(r.a.bound),
+                r.b.scheme,
+                _fmt(r.b.std),
+                _fmt(r.b.bound),
+            ]
             for r in self.rows
         ]
         if not body:

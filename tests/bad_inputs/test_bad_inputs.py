@@ -118,8 +118,10 @@ def _tree():
     # NumPy leaves are mutable: an in-place write would show.
     return {
         "params": {
-            "dense": {"kernel": np.arange(12, dtype=np.float32).reshape(3, 4),
-                      "bias": np.ones(4, np.float32)},
+            "dense": {
+                "kernel": np.arange(12, dtype=np.float32).reshape(3, 4),
+                "bias": np.ones(4, np.float32),
+            },
             "embed": {"embedding": jnp.full((5, 2), 3.0)},
         },
         "step": np.zeros((), np.int32),
@@ -130,9 +132,14 @@ TREE_FAILURES = [
     jaxinit.Policy([R(r".*kernel", "normal"), R(r".*bias", "orthogonal")]),
     jaxinit.Policy([R(r".*kernel", "normal"), R(r".*", "normal")]),  # the int32 step
     jaxinit.Policy([R(r".*kernel", "normal")], fallback="strict"),
-    jaxinit.Policy([R(r".*embedding", "normal"), R(r".*/bias", "torch_bias",
-                                                     {"fan_in": "ctx:kernel_fan_in"}),
-                    R(r".*/w", "zeros")], unused="error"),
+    jaxinit.Policy(
+        [
+            R(r".*embedding", "normal"),
+            R(r".*/bias", "torch_bias", {"fan_in": "ctx:kernel_fan_in"}),
+            R(r".*/w", "zeros"),
+        ],
+        unused="error",
+    ),
 ]
 
 
@@ -187,5 +194,6 @@ def test_linen_variables_not_mutated(i):
     new = jaxinit.apply(jaxinit.Policy([R(r".*kernel", "normal")]), K, variables)
     _assert_same_tree(jax.tree_util.tree_map(np.asarray, variables), reference)
     assert new is not variables
-    assert not np.array_equal(new["params"]["Dense_0"]["kernel"],
-                              reference["params"]["Dense_0"]["kernel"])
+    assert not np.array_equal(
+        new["params"]["Dense_0"]["kernel"], reference["params"]["Dense_0"]["kernel"]
+    )

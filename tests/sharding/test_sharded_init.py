@@ -71,11 +71,12 @@ SCRIPT = textwrap.dedent(
 def result():
     env = dict(os.environ)
     env.pop("XLA_FLAGS", None)
-    p = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
-                       timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("RESULT"))
-    return json.loads(line[len("RESULT"):])
+    return json.loads(line[len("RESULT") :])
 
 
 def test_eight_devices(result):
@@ -85,8 +86,9 @@ def test_eight_devices(result):
 @pytest.mark.parametrize("policy", ["torch_like", "tf_like", "flax_default"])
 def test_bit_identical_to_unsharded(result, policy):
     res = result["policies"][policy]
-    assert res and all(r["equal"] for r in res.values()), [k for k, r in res.items()
-                                                           if not r["equal"]]
+    assert res and all(r["equal"] for r in res.values()), [
+        k for k, r in res.items() if not r["equal"]
+    ]
 
 
 @pytest.mark.parametrize("policy", ["torch_like", "tf_like", "flax_default"])

@@ -77,8 +77,16 @@ _DRAWN: dict = {}
 
 def _signature(decisions) -> tuple:
     return tuple(
-        (d.spec.path, d.scheme, repr(sorted(d.hyperparameters.items())), d.sample_shape,
-         d.spec.shape, str(d.spec.dtype), d.group, d.group_slice)
+        (
+            d.spec.path,
+            d.scheme,
+            repr(sorted(d.hyperparameters.items())),
+            d.sample_shape,
+            d.spec.shape,
+            str(d.spec.dtype),
+            d.group,
+            d.group_slice,
+        )
         for d in sorted(decisions, key=lambda d: d.spec.path)
         if d.covered
     )

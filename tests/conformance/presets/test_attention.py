@@ -37,9 +37,12 @@ def _ours(api, e, heads, qkv, policy, n):
         m = nn.MultiHeadDotProductAttention(num_heads=heads, qkv_features=qkv)
         return linen_draws(m, (jnp.ones((1, 3, e)),), policy, n, 8)
     return nnx_draws(
-        lambda: nnx.MultiHeadAttention(heads, e, qkv, decode=False, keep_rngs=False,
-                                       rngs=nnx.Rngs(0)),
-        policy, n, 8,
+        lambda: nnx.MultiHeadAttention(
+            heads, e, qkv, decode=False, keep_rngs=False, rngs=nnx.Rngs(0)
+        ),
+        policy,
+        n,
+        8,
     )
 
 
@@ -62,8 +65,8 @@ def torch_mha(e, heads, n):
     out = {}
     for j, p in enumerate(PROJ):
         # torch rows h*D:(h+1)*D are head h: Flax kernel (E, H, D) = W_p^T reshaped.
-        out[f"{p}/kernel"] = np.swapaxes(w[:, j * e:(j + 1) * e], 1, 2).reshape(n, e, heads, hd)
-        out[f"{p}/bias"] = b[:, j * e:(j + 1) * e].reshape(n, heads, hd)
+        out[f"{p}/kernel"] = np.swapaxes(w[:, j * e : (j + 1) * e], 1, 2).reshape(n, e, heads, hd)
+        out[f"{p}/bias"] = b[:, j * e : (j + 1) * e].reshape(n, heads, hd)
     out["out/kernel"] = np.swapaxes(d["out_proj.weight"], 1, 2).reshape(n, heads, hd, e)
     out["out/bias"] = d["out_proj.bias"]
     return out
@@ -77,13 +80,27 @@ def test_mha_torch_like(table, api, e, heads):
     theirs = torch_mha(e, heads, n)
     w = dict(layer="MultiHeadAttention", size=f"E={e} H={heads}", preset="torch_like", api=api)
     for p in PROJ:
-        compare(table, w, f"{p}/kernel", ours[f"params/{p}/kernel"], theirs[f"{p}/kernel"],
-                bound=math.sqrt(6 / (4 * e)), bound_ours=ours.bound(f"params/{p}/kernel"),
-                note="xavier over packed (3E, E)")
+        compare(
+            table,
+            w,
+            f"{p}/kernel",
+            ours[f"params/{p}/kernel"],
+            theirs[f"{p}/kernel"],
+            bound=math.sqrt(6 / (4 * e)),
+            bound_ours=ours.bound(f"params/{p}/kernel"),
+            note="xavier over packed (3E, E)",
+        )
         compare_const(table, w, f"{p}/bias", ours[f"params/{p}/bias"], theirs[f"{p}/bias"])
-    compare(table, w, "out/kernel", ours["params/out/kernel"], theirs["out/kernel"],
-            bound=1 / math.sqrt(e), bound_ours=ours.bound("params/out/kernel"),
-            note="out_proj: Linear default")
+    compare(
+        table,
+        w,
+        "out/kernel",
+        ours["params/out/kernel"],
+        theirs["out/kernel"],
+        bound=1 / math.sqrt(e),
+        bound_ours=ours.bound("params/out/kernel"),
+        note="out_proj: Linear default",
+    )
     compare_const(table, w, "out/bias", ours["params/out/bias"], theirs["out/bias"])
 
 
@@ -109,14 +126,20 @@ def test_mha_tf_like(table, api, e, heads, hd):
     n = draws_needed([e * heads * hd])
     ours = _ours(api, e, heads, heads * hd, jaxinit.presets.tf_like(), n)
     theirs = keras_mha(e, heads, hd, n)
-    w = dict(layer="MultiHeadAttention", size=f"E={e} H={heads} D={hd}", preset="tf_like",
-             api=api)
+    w = dict(layer="MultiHeadAttention", size=f"E={e} H={heads} D={hd}", preset="tf_like", api=api)
     for p in PROJ + ("out",):
         path = f"params/{p}/kernel"
         assert theirs[f"{p}/kernel"].shape == ours[path].shape
-        compare(table, w, f"{p}/kernel", ours[path], theirs[f"{p}/kernel"],
-                bound=math.sqrt(6 / (e + heads * hd)), bound_ours=ours.bound(path),
-                note="Keras 3.15.1 EinsumDense: 2-D fans (E, H*D)")
+        compare(
+            table,
+            w,
+            f"{p}/kernel",
+            ours[path],
+            theirs[f"{p}/kernel"],
+            bound=math.sqrt(6 / (e + heads * hd)),
+            bound_ours=ours.bound(path),
+            note="Keras 3.15.1 EinsumDense: 2-D fans (E, H*D)",
+        )
         compare_const(table, w, f"{p}/bias", ours[f"params/{p}/bias"], theirs[f"{p}/bias"])
 
 
@@ -135,14 +158,31 @@ def test_mha_tf_like_rank3_formula(table, api, e, heads, hd):
         p_ks = float(scipy.stats.kstest(a, scipy.stats.uniform(-lim, 2 * lim).cdf).pvalue)
         declared = ours.bound(f"params/{p}/kernel")
         m = float(np.abs(a).max())
-        ok = (p_ks >= P_MIN and m <= lim * (1 + 1e-6) and m >= lim * (1 - 1e-3)
-              and abs(declared - lim) <= 1e-6 * lim and a.size >= 20_000)
-        table.add(Row(layer="MultiHeadAttention", size=f"E={e} H={heads} D={hd}",
-                      preset="tf_like(rank3)", api=api, param=f"{p}/kernel",
-                      check="formula U(+-limit) (no old Keras installed)", ok=ok,
-                      bound_ours=declared, bound_theirs=lim, std_ours=float(a.std()),
-                      std_theirs=lim / math.sqrt(3), p=p_ks, n_ours=a.size,
-                      note="limit sqrt(6/(E(H+D)))" if p != "out" else "limit sqrt(6/(H(D+E)))"))
+        ok = (
+            p_ks >= P_MIN
+            and m <= lim * (1 + 1e-6)
+            and m >= lim * (1 - 1e-3)
+            and abs(declared - lim) <= 1e-6 * lim
+            and a.size >= 20_000
+        )
+        table.add(
+            Row(
+                layer="MultiHeadAttention",
+                size=f"E={e} H={heads} D={hd}",
+                preset="tf_like(rank3)",
+                api=api,
+                param=f"{p}/kernel",
+                check="formula U(+-limit) (no old Keras installed)",
+                ok=ok,
+                bound_ours=declared,
+                bound_theirs=lim,
+                std_ours=float(a.std()),
+                std_theirs=lim / math.sqrt(3),
+                p=p_ks,
+                n_ours=a.size,
+                note="limit sqrt(6/(E(H+D)))" if p != "out" else "limit sqrt(6/(H(D+E)))",
+            )
+        )
         assert ok, (p, p_ks, m, lim, declared)
 
 

@@ -102,8 +102,16 @@ def test_conv_torch_like(table, api, name):
     fan_in = cin // g * _rf(k)  # torch: size(1) * rf = (in/groups) * rf
     w = dict(layer="Conv", size=name, preset="torch_like", api=api)
     for p in ("kernel", "bias"):
-        compare(table, w, p, ours["params/" + p], theirs[p], bound=1 / math.sqrt(fan_in),
-                bound_ours=ours.bound("params/" + p), note=f"fan_in (in/g)*rf = {fan_in}")
+        compare(
+            table,
+            w,
+            p,
+            ours["params/" + p],
+            theirs[p],
+            bound=1 / math.sqrt(fan_in),
+            bound_ours=ours.bound("params/" + p),
+            note=f"fan_in (in/g)*rf = {fan_in}",
+        )
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -121,8 +129,16 @@ def test_conv_tf_like(table, api, name):
         fi, fo = cin // g * _rf(k), cout * _rf(k)
         note = f"fans ({fi}, {fo})"
     w = dict(layer="Conv", size=name, preset="tf_like", api=api)
-    compare(table, w, "kernel", ours["params/kernel"], theirs["kernel"],
-            bound=math.sqrt(6 / (fi + fo)), bound_ours=ours.bound("params/kernel"), note=note)
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (fi + fo)),
+        bound_ours=ours.bound("params/kernel"),
+        note=note,
+    )
     compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
 
 
@@ -174,9 +190,16 @@ def test_conv_transpose_torch_like(table, api, name):
     fan_in = cout * _rf(k)
     w = dict(layer="ConvTranspose", size=name, preset="torch_like", api=api)
     for p in ("kernel", "bias"):
-        compare(table, w, p, ours["params/" + p], theirs[p], bound=1 / math.sqrt(fan_in),
-                bound_ours=ours.bound("params/" + p),
-                note=f"fan_in from OUTPUT channels: {fan_in} (Flax default: {cin * _rf(k)})")
+        compare(
+            table,
+            w,
+            p,
+            ours["params/" + p],
+            theirs[p],
+            bound=1 / math.sqrt(fan_in),
+            bound_ours=ours.bound("params/" + p),
+            note=f"fan_in from OUTPUT channels: {fan_in} (Flax default: {cin * _rf(k)})",
+        )
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -187,6 +210,13 @@ def test_conv_transpose_tf_like(table, api, name):
     ours = _ours_t(api, name, jaxinit.presets.tf_like(), n)
     theirs = keras_convt(name, n)
     w = dict(layer="ConvTranspose", size=name, preset="tf_like", api=api)
-    compare(table, w, "kernel", ours["params/kernel"], theirs["kernel"],
-            bound=math.sqrt(6 / ((cin + cout) * _rf(k))), bound_ours=ours.bound("params/kernel"))
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / ((cin + cout) * _rf(k))),
+        bound_ours=ours.bound("params/kernel"),
+    )
     compare_const(table, w, "bias", ours["params/bias"], np.asarray(theirs["bias"]))

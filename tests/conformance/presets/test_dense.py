@@ -65,8 +65,15 @@ def test_dense_torch_like(table, api, fin, fout):
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="torch_like", api=api)
     b = 1 / math.sqrt(fin)  # kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in
     for p in ("kernel", "bias"):
-        compare(table, w, p, ours["params/" + p], theirs[p], bound=b,
-                bound_ours=ours.bound("params/" + p))
+        compare(
+            table,
+            w,
+            p,
+            ours["params/" + p],
+            theirs[p],
+            bound=b,
+            bound_ours=ours.bound("params/" + p),
+        )
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -76,8 +83,15 @@ def test_dense_tf_like(table, api, fin, fout):
     ours = _ours(api, fin, fout, jaxinit.presets.tf_like(), n)
     theirs = keras_dense(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="tf_like", api=api)
-    compare(table, w, "kernel", ours["params/kernel"], theirs["kernel"],
-            bound=math.sqrt(6 / (fin + fout)), bound_ours=ours.bound("params/kernel"))
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (fin + fout)),
+        bound_ours=ours.bound("params/kernel"),
+    )
     compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
 
 
@@ -90,11 +104,25 @@ def test_negative_control_flax_default_is_not_torch(table):
     a, b = ours["params/kernel"].ravel(), theirs["kernel"].ravel()
     p = float(scipy.stats.ks_2samp(a, b).pvalue)
     ok = p < P_MIN and np.abs(a).max() > 1.5 / math.sqrt(fin)
-    table.add(Row(layer="Dense/Linear", size=f"{fin}->{fout}", preset="flax_default",
-                  api="linen", param="kernel", check="negative control (must differ)", ok=ok,
-                  bound_ours=float(np.abs(a).max()), bound_theirs=1 / math.sqrt(fin),
-                  std_ours=float(a.std()), std_theirs=float(b.std()), p=p, n_ours=a.size,
-                  n_theirs=b.size, note="flax_default vs torch Linear: KS must reject"))
+    table.add(
+        Row(
+            layer="Dense/Linear",
+            size=f"{fin}->{fout}",
+            preset="flax_default",
+            api="linen",
+            param="kernel",
+            check="negative control (must differ)",
+            ok=ok,
+            bound_ours=float(np.abs(a).max()),
+            bound_theirs=1 / math.sqrt(fin),
+            std_ours=float(a.std()),
+            std_theirs=float(b.std()),
+            p=p,
+            n_ours=a.size,
+            n_theirs=b.size,
+            note="flax_default vs torch Linear: KS must reject",
+        )
+    )
     assert ok, p
 
 
@@ -112,8 +140,9 @@ def _general_ours(api, name, policy, n):
     if api == "linen":
         return linen_draws(nn.DenseGeneral(**kw), (jnp.ones((1,) + shape),), policy, n, 1)
     axis = kw.get("axis", -1)
-    return nnx_draws(lambda: nnx.LinearGeneral(fin, fout, axis=axis, rngs=nnx.Rngs(0)),
-                     policy, n, 1)
+    return nnx_draws(
+        lambda: nnx.LinearGeneral(fin, fout, axis=axis, rngs=nnx.Rngs(0)), policy, n, 1
+    )
 
 
 def _prod(x):
@@ -129,12 +158,22 @@ def test_dense_general_torch_like(table, api, name):
     ours = _general_ours(api, name, jaxinit.presets.torch_like(), n)
     ref = torch_linear(ni, no, n)
     kshape = ours["params/kernel"].shape[1:]
-    theirs = {"kernel": ref["kernel"].reshape((n,) + kshape),
-              "bias": ref["bias"].reshape((n,) + ours["params/bias"].shape[1:])}
+    theirs = {
+        "kernel": ref["kernel"].reshape((n,) + kshape),
+        "bias": ref["bias"].reshape((n,) + ours["params/bias"].shape[1:]),
+    }
     w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="torch_like", api=api)
     for p in ("kernel", "bias"):
-        compare(table, w, p, ours["params/" + p], theirs[p], bound=1 / math.sqrt(ni),
-                bound_ours=ours.bound("params/" + p), note=f"vs torch Linear({ni}, {no})")
+        compare(
+            table,
+            w,
+            p,
+            ours["params/" + p],
+            theirs[p],
+            bound=1 / math.sqrt(ni),
+            bound_ours=ours.bound("params/" + p),
+            note=f"vs torch Linear({ni}, {no})",
+        )
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,7 +200,14 @@ def test_dense_general_tf_like(table, api, name):
     theirs = keras_einsum(name, n)
     assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:]
     w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="tf_like", api=api)
-    compare(table, w, "kernel", ours["params/kernel"], theirs["kernel"],
-            bound=math.sqrt(6 / (ni + no)), bound_ours=ours.bound("params/kernel"),
-            note=f"vs Keras EinsumDense('{eq}'), 2-D fans ({ni}, {no})")
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (ni + no)),
+        bound_ours=ours.bound("params/kernel"),
+        note=f"vs Keras EinsumDense('{eq}'), 2-D fans ({ni}, {no})",
+    )
     compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])

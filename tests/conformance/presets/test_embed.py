@@ -46,8 +46,15 @@ def test_embed_torch_like(table, api, num, feat):
     ours = _ours(api, num, feat, jaxinit.presets.torch_like(), n)
     theirs = torch_embedding(num, feat, n)["weight"]
     w = dict(layer="Embed", size=f"{num}x{feat}", preset="torch_like", api=api)
-    compare(table, w, "embedding", ours["params/embedding"], theirs, bound=None,
-            note="N(0, 1), untruncated (Flax default: N(0, 1/features))")
+    compare(
+        table,
+        w,
+        "embedding",
+        ours["params/embedding"],
+        theirs,
+        bound=None,
+        note="N(0, 1), untruncated (Flax default: N(0, 1/features))",
+    )
 
 
 @pytest.mark.parametrize("padding_idx", [3, -2])
@@ -57,17 +64,31 @@ def test_embed_padding_idx_torch_like(table, num, feat, padding_idx):
     front of the preset, against nn.Embedding(padding_idx=...)."""
     n = draws_needed([(num - 1) * feat])
     policy = jaxinit.presets.torch_like().prepend(
-        jaxinit.Rule(r"(?:.*/)?embedding", "torch_embedding", {"padding_idx": padding_idx},
-                     module="Embed", name="embedding with padding row")
+        jaxinit.Rule(
+            r"(?:.*/)?embedding",
+            "torch_embedding",
+            {"padding_idx": padding_idx},
+            module="Embed",
+            name="embedding with padding row",
+        )
     )
     ours = _ours("linen", num, feat, policy, n)["params/embedding"]
     theirs = torch_embedding(num, feat, n, padding_idx)["weight"]
     row = padding_idx % num
-    w = dict(layer="Embed (padding_idx)", size=f"{num}x{feat} pad={padding_idx}",
-             preset="torch_like", api="linen")
-    check_structure(table, w, "embedding", f"row {row} all zero (both)",
-                    np.all(ours[:, row] == 0) and np.all(theirs[:, row] == 0),
-                    note="negative index wrapped to num + idx")
+    w = dict(
+        layer="Embed (padding_idx)",
+        size=f"{num}x{feat} pad={padding_idx}",
+        preset="torch_like",
+        api="linen",
+    )
+    check_structure(
+        table,
+        w,
+        "embedding",
+        f"row {row} all zero (both)",
+        np.all(ours[:, row] == 0) and np.all(theirs[:, row] == 0),
+        note="negative index wrapped to num + idx",
+    )
     keep = np.arange(num) != row
     compare(table, w, "embedding (other rows)", ours[:, keep], theirs[:, keep], bound=None)
 
@@ -91,5 +112,13 @@ def test_embed_tf_like(table, api, num, feat):
     ours = _ours(api, num, feat, jaxinit.presets.tf_like(), n)
     theirs = keras_embedding(num, feat, n)["embeddings"]
     w = dict(layer="Embed", size=f"{num}x{feat}", preset="tf_like", api=api)
-    compare(table, w, "embedding", ours["params/embedding"], theirs, bound=0.05,
-            bound_ours=ours.bound("params/embedding"), note="U(-0.05, 0.05)")
+    compare(
+        table,
+        w,
+        "embedding",
+        ours["params/embedding"],
+        theirs,
+        bound=0.05,
+        bound_ours=ours.bound("params/embedding"),
+        note="U(-0.05, 0.05)",
+    )

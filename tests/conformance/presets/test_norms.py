@@ -59,8 +59,14 @@ def _keras(kind, c):
         return layer
 
     d = keras_draws(build, N, seed=c)
-    names = {"gamma": "scale", "beta": "bias", "scale": "scale", "moving_mean": "mean",
-             "moving_variance": "var", "alpha": "negative_slope"}
+    names = {
+        "gamma": "scale",
+        "beta": "bias",
+        "scale": "scale",
+        "moving_mean": "mean",
+        "moving_variance": "var",
+        "alpha": "negative_slope",
+    }
     return {names[k]: v for k, v in d.items()}
 
 

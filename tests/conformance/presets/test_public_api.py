@@ -52,9 +52,18 @@ def test_linen_init_equals_batched_draw(table, preset):
     ok = not uncovered and all(
         np.allclose(np.asarray(public[p]), drawn[p][0], rtol=0, atol=1e-5) for p in drawn
     )
-    table.add(Row(layer="(all layers)", size="-", preset=preset, api="linen",
-                  param=f"{len(public)} variables", check="jaxinit.init == batched draw",
-                  ok=ok, note=f"uncovered: {uncovered}" if uncovered else ""))
+    table.add(
+        Row(
+            layer="(all layers)",
+            size="-",
+            preset=preset,
+            api="linen",
+            param=f"{len(public)} variables",
+            check="jaxinit.init == batched draw",
+            ok=ok,
+            note=f"uncovered: {uncovered}" if uncovered else "",
+        )
+    )
     assert ok, uncovered
 
 
@@ -65,14 +74,24 @@ class NNXEverything(nnx.Module):
         self.conv = nnx.Conv(4, 8, (3, 3), feature_group_count=4, rngs=rngs)
         self.convt = nnx.ConvTranspose(3, 5, (3, 3), rngs=rngs)
         self.emb = nnx.Embed(11, 6, rngs=rngs)
-        self.cells = nnx.List([
-            nnx.LSTMCell(3, 6, rngs=rngs), nnx.OptimizedLSTMCell(3, 6, rngs=rngs),
-            nnx.GRUCell(3, 6, rngs=rngs), nnx.SimpleCell(3, 6, rngs=rngs),
-        ])
+        self.cells = nnx.List(
+            [
+                nnx.LSTMCell(3, 6, rngs=rngs),
+                nnx.OptimizedLSTMCell(3, 6, rngs=rngs),
+                nnx.GRUCell(3, 6, rngs=rngs),
+                nnx.SimpleCell(3, 6, rngs=rngs),
+            ]
+        )
         self.mha = nnx.MultiHeadAttention(2, 6, decode=False, keep_rngs=False, rngs=rngs)
-        self.norms = nnx.List([nnx.LayerNorm(6, rngs=rngs), nnx.RMSNorm(6, rngs=rngs),
-                               nnx.GroupNorm(6, num_groups=3, rngs=rngs),
-                               nnx.BatchNorm(6, rngs=rngs), nnx.InstanceNorm(6, rngs=rngs)])
+        self.norms = nnx.List(
+            [
+                nnx.LayerNorm(6, rngs=rngs),
+                nnx.RMSNorm(6, rngs=rngs),
+                nnx.GroupNorm(6, num_groups=3, rngs=rngs),
+                nnx.BatchNorm(6, rngs=rngs),
+                nnx.InstanceNorm(6, rngs=rngs),
+            ]
+        )
         self.prelu = nnx.PReLU()
 
 
@@ -91,9 +110,18 @@ def test_nnx_init_equals_batched_draw(table, preset):
         np.allclose(np.asarray(variables[p].get_value()), drawn[p][0], rtol=0, atol=1e-5)
         for p in drawn
     )
-    table.add(Row(layer="(all layers)", size="-", preset=preset, api="nnx",
-                  param=f"{len(params)} variables", check="jaxinit.init == batched draw",
-                  ok=ok, note=f"uncovered: {uncovered}" if uncovered else ""))
+    table.add(
+        Row(
+            layer="(all layers)",
+            size="-",
+            preset=preset,
+            api="nnx",
+            param=f"{len(params)} variables",
+            check="jaxinit.init == batched draw",
+            ok=ok,
+            note=f"uncovered: {uncovered}" if uncovered else "",
+        )
+    )
     assert ok, uncovered
 
 
@@ -112,6 +140,16 @@ def test_preset_loads_and_builds(table, name):
         note = f"configs/{name}.py loads and equals jaxinit.presets.{name}()"
     else:
         cfg_ok, note = True, f"configs/{name}.py absent: only jaxinit.presets.{name}() tested"
-    table.add(Row(layer="(preset)", size="-", preset=name, api="linen", param="-",
-                  check="loads, round-trips, builds", ok=finite and cfg_ok, note=note))
+    table.add(
+        Row(
+            layer="(preset)",
+            size="-",
+            preset=name,
+            api="linen",
+            param="-",
+            check="loads, round-trips, builds",
+            ok=finite and cfg_ok,
+            note=note,
+        )
+    )
     assert finite and cfg_ok

@@ -34,14 +34,22 @@ GATES = {"lstm": "ifgo", "gru": "rzn", "simple": ""}
 
 
 def _linen_cell(cell, h):
-    return {"lstm": nn.LSTMCell(h), "optlstm": nn.OptimizedLSTMCell(h), "gru": nn.GRUCell(h),
-            "simple": nn.SimpleCell(h)}[cell]
+    return {
+        "lstm": nn.LSTMCell(h),
+        "optlstm": nn.OptimizedLSTMCell(h),
+        "gru": nn.GRUCell(h),
+        "simple": nn.SimpleCell(h),
+    }[cell]
 
 
 def _ours(api, cell, fin, h, policy, n, in_rnn=False):
     if api == "nnx":
-        cls = {"lstm": nnx.LSTMCell, "optlstm": nnx.OptimizedLSTMCell, "gru": nnx.GRUCell,
-               "simple": nnx.SimpleCell}[cell]
+        cls = {
+            "lstm": nnx.LSTMCell,
+            "optlstm": nnx.OptimizedLSTMCell,
+            "gru": nnx.GRUCell,
+            "simple": nnx.SimpleCell,
+        }[cell]
         return nnx_draws(lambda: cls(fin, h, rngs=nnx.Rngs(0)), policy, n, 6)
     c = _linen_cell(cell, h)
     if in_rnn:
@@ -75,7 +83,7 @@ def _torch_in_flax_layout(api, cell, fin, h, n):
     gates = GATES[fam]
 
     def blk(x, g):  # rows of gate g
-        return x[:, g * h:(g + 1) * h]
+        return x[:, g * h : (g + 1) * h]
 
     out = {}
     if api == "nnx" and cell in ("optlstm", "gru", "simple"):
@@ -84,14 +92,18 @@ def _torch_in_flax_layout(api, cell, fin, h, n):
         if fam == "lstm":
             out["dense_h/bias"] = bi + bh
         elif fam == "gru":  # NNX GRUCell has no b_hn: its n-bias is torch's b_in alone
-            out["dense_i/bias"] = np.concatenate([blk(bi, 0) + blk(bh, 0),
-                                                  blk(bi, 1) + blk(bh, 1), blk(bi, 2)], 1)
+            out["dense_i/bias"] = np.concatenate(
+                [blk(bi, 0) + blk(bh, 0), blk(bi, 1) + blk(bh, 1), blk(bi, 2)], 1
+            )
         else:
             out["dense_i/bias"] = bi + bh
         return out
     if fam == "simple":
-        return {"i/kernel": np.swapaxes(wi, 1, 2), "h/kernel": np.swapaxes(wh, 1, 2),
-                "i/bias": bi + bh}
+        return {
+            "i/kernel": np.swapaxes(wi, 1, 2),
+            "h/kernel": np.swapaxes(wh, 1, 2),
+            "i/bias": bi + bh,
+        }
     for k, g in enumerate(gates):
         iname = "if_" if (api == "nnx" and g == "f") else "i" + g
         out[f"{iname}/kernel"] = np.swapaxes(blk(wi, k), 1, 2)
@@ -138,9 +150,13 @@ def test_rnn_torch_like(table, case):
     ours = _ours(api, cell, fin, h, jaxinit.presets.torch_like(), n, in_rnn)
     theirs = _torch_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
-    assert {p[len(pre):] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
-    layer = {"lstm": "LSTMCell", "optlstm": "OptimizedLSTMCell", "gru": "GRUCell",
-             "simple": "SimpleCell"}[cell] + (" in nn.RNN" if in_rnn else "")
+    assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
+    layer = {
+        "lstm": "LSTMCell",
+        "optlstm": "OptimizedLSTMCell",
+        "gru": "GRUCell",
+        "simple": "SimpleCell",
+    }[cell] + (" in nn.RNN" if in_rnn else "")
     w = dict(layer=layer, size=f"{fin}->{h}", preset="torch_like", api=api)
     b = 1 / math.sqrt(h)
     for name, ref in sorted(theirs.items()):
@@ -149,14 +165,37 @@ def test_rnn_torch_like(table, case):
         if api == "nnx" and cell == "gru" and name == "dense_i/bias":
             # r, z: b_i + b_h (triangular, bound 2/sqrt(H)); n: b_in only (bound 1/sqrt(H)).
             o = ours[path]
-            compare(table, w, name + " [r,z]", o[:, :2 * h], ref[:, :2 * h], bound=2 * b,
-                    near=0.1, note="b_ih + b_hh")
-            compare(table, w, name + " [n]", o[:, 2 * h:], ref[:, 2 * h:], bound=b,
-                    note="b_in only: torch's b_hn has no NNX counterpart")
+            compare(
+                table,
+                w,
+                name + " [r,z]",
+                o[:, : 2 * h],
+                ref[:, : 2 * h],
+                bound=2 * b,
+                near=0.1,
+                note="b_ih + b_hh",
+            )
+            compare(
+                table,
+                w,
+                name + " [n]",
+                o[:, 2 * h :],
+                ref[:, 2 * h :],
+                bound=b,
+                note="b_in only: torch's b_hn has no NNX counterpart",
+            )
             continue
-        compare(table, w, name, ours[path], ref, bound=2 * b if summed else b,
-                bound_ours=ours.bound(path), near=0.1 if summed else 1e-3,
-                note="sum b_ih + b_hh (triangular)" if summed else "")
+        compare(
+            table,
+            w,
+            name,
+            ours[path],
+            ref,
+            bound=2 * b if summed else b,
+            bound_ours=ours.bound(path),
+            near=0.1 if summed else 1e-3,
+            note="sum b_ih + b_hh (triangular)" if summed else "",
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -167,8 +206,9 @@ def test_rnn_torch_like(table, case):
 def keras_rnn(family, fin, h, n):
     import keras
 
-    cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
-           "simple": keras.layers.SimpleRNN}[family]
+    cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple": keras.layers.SimpleRNN}[
+        family
+    ]
 
     def build():
         layer = cls(h, name="L")
@@ -189,7 +229,7 @@ def _keras_in_flax_layout(api, cell, fin, h, n):
 
     def col(x, g):  # columns of gate g (Flax name) in Keras order
         j = KERAS_ORDER[fam].index(g)
-        return x[..., j * h:(j + 1) * h]
+        return x[..., j * h : (j + 1) * h]
 
     out = {}
     if fam == "simple":
@@ -238,43 +278,95 @@ def test_rnn_tf_like(table, case):
     ours = _ours(api, cell, fin, h, jaxinit.presets.tf_like(), n, in_rnn)
     theirs = _keras_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
-    assert {p[len(pre):] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
-    layer = {"lstm": "LSTMCell", "optlstm": "OptimizedLSTMCell", "gru": "GRUCell",
-             "simple": "SimpleCell"}[cell] + (" in nn.RNN" if in_rnn else "")
+    assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
+    layer = {
+        "lstm": "LSTMCell",
+        "optlstm": "OptimizedLSTMCell",
+        "gru": "GRUCell",
+        "simple": "SimpleCell",
+    }[cell] + (" in nn.RNN" if in_rnn else "")
     w = dict(layer=layer, size=f"{fin}->{h}", preset="tf_like", api=api)
     limit = math.sqrt(6 / (fin + g * h))  # glorot over the WHOLE fused (in, G*H) kernel
     for name, ref in sorted(theirs.items()):
         path = pre + name
         if name.endswith("bias"):
-            compare_const(table, w, name, ours[path], ref,
-                          note="forget gate 1 (unit_forget_bias)" if "f" in name[1:3] or (
-                              fam == "lstm" and name.startswith("dense_h")) else "")
+            compare_const(
+                table,
+                w,
+                name,
+                ours[path],
+                ref,
+                note="forget gate 1 (unit_forget_bias)"
+                if "f" in name[1:3] or (fam == "lstm" and name.startswith("dense_h"))
+                else "",
+            )
         elif name.startswith("i") or name.startswith("dense_i"):
-            compare(table, w, name, ours[path], ref, bound=limit, bound_ours=ours.bound(path),
-                    note=f"glorot over ({fin}, {g * h})")
+            compare(
+                table,
+                w,
+                name,
+                ours[path],
+                ref,
+                bound=limit,
+                bound_ours=ours.bound(path),
+                note=f"glorot over ({fin}, {g * h})",
+            )
         else:
-            compare(table, w, name, ours[path], ref, bound=None,
-                    note=f"orthogonal over ({h}, {g * h})")
+            compare(
+                table, w, name, ours[path], ref, bound=None, note=f"orthogonal over ({h}, {g * h})"
+            )
     # Structure of the fused recurrent matrix: rows orthonormal; per-gate blocks not.
     mo = _recurrent_matrix(ours.values, pre, api, cell)
-    mt = np.concatenate([theirs[k] for k in sorted(theirs) if k.startswith(("h", "dense_h"))
-                         and k.endswith("kernel")], -1) if g > 1 else theirs[
-        "dense_h/kernel" if api == "nnx" else "h/kernel"]
-    check_structure(table, w, "recurrent (fused)", f"rows of ({h},{g * h}) orthonormal",
-                    orthonormal_rows(mo) and orthonormal_rows(mt))
+    mt = (
+        np.concatenate(
+            [
+                theirs[k]
+                for k in sorted(theirs)
+                if k.startswith(("h", "dense_h")) and k.endswith("kernel")
+            ],
+            -1,
+        )
+        if g > 1
+        else theirs["dense_h/kernel" if api == "nnx" else "h/kernel"]
+    )
+    check_structure(
+        table,
+        w,
+        "recurrent (fused)",
+        f"rows of ({h},{g * h}) orthonormal",
+        orthonormal_rows(mo) and orthonormal_rows(mt),
+    )
     if g > 1:
-        blocks_o = [mo[:, :, j * h:(j + 1) * h] for j in range(g)]
-        blocks_t = [mt[:, :, j * h:(j + 1) * h] for j in range(g)]
-        check_structure(table, w, "recurrent (per gate)", "gate blocks NOT orthogonal",
-                        not any(orthonormal_cols(b, atol=0.05) for b in blocks_o + blocks_t),
-                        note="Keras: orthogonal over the whole matrix, not per gate")
+        blocks_o = [mo[:, :, j * h : (j + 1) * h] for j in range(g)]
+        blocks_t = [mt[:, :, j * h : (j + 1) * h] for j in range(g)]
+        check_structure(
+            table,
+            w,
+            "recurrent (per gate)",
+            "gate blocks NOT orthogonal",
+            not any(orthonormal_cols(b, atol=0.05) for b in blocks_o + blocks_t),
+            note="Keras: orthogonal over the whole matrix, not per gate",
+        )
     else:
-        check_structure(table, w, "recurrent", f"({h},{h}) orthogonal",
-                        orthonormal_cols(mo) and orthonormal_cols(mt))
+        check_structure(
+            table,
+            w,
+            "recurrent",
+            f"({h},{h}) orthogonal",
+            orthonormal_cols(mo) and orthonormal_cols(mt),
+        )
     if fam == "lstm":
-        bo = np.concatenate([ours[pre + f"h{x}/bias"] for x in GATES[fam]], -1) if not (
-            api == "nnx" and cell == "optlstm") else ours[pre + "dense_h/bias"]
+        bo = (
+            np.concatenate([ours[pre + f"h{x}/bias"] for x in GATES[fam]], -1)
+            if not (api == "nnx" and cell == "optlstm")
+            else ours[pre + "dense_h/bias"]
+        )
         expect = np.repeat(np.array([0.0, 1.0, 0.0, 0.0]), h)
         kb = keras_rnn(fam, fin, h, n)["bias"]
-        check_structure(table, w, "bias (fused)", "forget block == 1, others 0 (both)",
-                        np.all(bo == expect) and np.all(kb == expect))
+        check_structure(
+            table,
+            w,
+            "bias (fused)",
+            "forget block == 1, others 0 (both)",
+            np.all(bo == expect) and np.all(kb == expect),
+        )

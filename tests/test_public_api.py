@@ -1,0 +1,45 @@
+"""The flat public surface (one name per line in jaxinit/__init__.py, ending with __all__), and
+the house style (ruff format and ruff check) over the whole tree."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import jaxinit
+
+PUBLIC = {
+    "ConfigError", "Decision", "HyperparameterError", "Initializer", "JaxinitError", "ModuleInfo",
+    "ParamSpec", "Policy", "PolicyError", "Rule", "SchemeInfo", "ShapeError", "Stats",
+    "TRUNCATED_STD_FACTOR", "UnknownNameError", "UnusedRuleWarning", "all_names", "apply",
+    "calculate_gain", "compute_fans", "describe", "diff", "explain", "get", "init",
+    "keras_fans", "load_config_file", "load_policy", "names", "path_key", "presets",
+    "register", "resolve", "save_policy", "torch_fans",
+}  # fmt: skip
+
+
+def test_public_surface_is_exactly_all():
+    assert set(jaxinit.__all__) == PUBLIC
+    for name in jaxinit.__all__:
+        assert getattr(jaxinit, name) is not None
+    assert not any(n.startswith("_") for n in jaxinit.__all__)
+    assert set(jaxinit.presets.__all__) == {
+        "flax_default", "get", "haiku_like", "names", "tf1_like", "tf_like", "torch_like",
+    }  # fmt: skip
+
+
+def test_errors_share_one_root():
+    for cls in (jaxinit.ConfigError, jaxinit.HyperparameterError, jaxinit.PolicyError,
+                jaxinit.ShapeError, jaxinit.UnknownNameError):  # fmt: skip
+        assert issubclass(cls, jaxinit.JaxinitError) and issubclass(cls, ValueError)
+
+
+@pytest.mark.parametrize("args", [["format", "--check"], ["check"]])
+def test_ruff(args):
+    ruff = shutil.which("ruff", path=os.path.dirname(sys.executable)) or shutil.which("ruff")
+    assert ruff, "ruff is installed with the test extras"
+    dirs = ["jaxinit", "tests", "configs", "examples", "benchmarks"]
+    p = subprocess.run([ruff, *args, *dirs], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
