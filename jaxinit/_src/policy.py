@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import re
 import warnings
 from typing import Any, Iterable, Mapping, Sequence
@@ -741,10 +742,24 @@ def draw(
     if jit and not isinstance(key, jax.core.Tracer):
         compiled = _compile_all([fn for fn, _, _ in calls], key, calls[0][1]) if calls else {}
         calls = [(compiled[fn], h, ds) for fn, h, ds in calls]
+    # Largest first, and one large draw at a time: XLA's threefry needs temporaries of about
+    # three times its output, so a large draw made while every other parameter already exists
+    # would set the peak at (all parameters + 3x the largest); made first, it overlaps little.
+    def nbytes(ds):
+        return sum(math.prod(d.spec.shape) * jnp.dtype(d.spec.dtype).itemsize for d in ds)
+
+    calls.sort(key=lambda c: -nbytes(c[2]))
     for fn, h, ds in calls:
-        for d, x in zip(ds, fn(key, h)):
+        xs = fn(key, h)
+        if nbytes(ds) >= SERIAL_DRAW_BYTES and not isinstance(key, jax.core.Tracer):
+            jax.block_until_ready(xs)
+        for d, x in zip(ds, xs):
             out[d.spec.path] = x
-    return out
+    return {d.spec.path: out[d.spec.path] for d in decisions if d.spec.path in out}
+
+
+# Draws at least this large run one at a time (see the end of `draw`).
+SERIAL_DRAW_BYTES = 32 * 2**20
 
 
 _COMPILED: dict[tuple, Any] = {}
