@@ -34,6 +34,22 @@ def R(pattern: str, scheme: str, module: str | None = None, **kw: Any) -> Rule:
     return Rule(pattern, scheme, hp, module=module, optional=True, **kw)
 
 
+def _fused(
+    side: str, gates: str, scheme: str, module: str, group: str, name: str, suffix: str = ""
+) -> Rule:
+    """A rule that draws a cell's per-gate kernels on one side (`i` input, `h` recurrent) as ONE
+    fused matrix, concatenated along the last axis in `gates` order, then split (Keras-style)."""
+    return R(
+        rf"(.*)/{side}([{gates}]){suffix}/kernel",
+        scheme,
+        module,
+        group=rf"\1/{group}",
+        group_member=r"\2",
+        group_order=tuple(gates),
+        name=name,
+    )
+
+
 def _norm_rules(prelu: float | None) -> list[Rule]:
     rules = [
         R(ANY + r"scale", "ones", NORMS, name="norm scale"),
@@ -138,24 +154,8 @@ def tf_like(attention_fans: str = "2d") -> Policy:
         raise unknown("attention_fans", attention_fans, ("2d", "rank3"), where="tf_like")
     rules = [
         # LSTM: Linen (ii/if/ig/io, hi/hf/hg/ho; NNX spells the forget input gate "if_").
-        R(
-            r"(.*)/i([ifgo])_?/kernel",
-            "glorot_uniform",
-            LSTM,
-            group=r"\1/kernel",
-            group_member=r"\2",
-            group_order=("i", "f", "g", "o"),
-            name="lstm kernel",
-        ),
-        R(
-            r"(.*)/h([ifgo])/kernel",
-            "orthogonal",
-            LSTM,
-            group=r"\1/recurrent_kernel",
-            group_member=r"\2",
-            group_order=("i", "f", "g", "o"),
-            name="lstm recurrent",
-        ),
+        _fused("i", "ifgo", "glorot_uniform", LSTM, "kernel", "lstm kernel", suffix="_?"),
+        _fused("h", "ifgo", "orthogonal", LSTM, "recurrent_kernel", "lstm recurrent"),
         R(ANY + r"hf/bias", "ones", LSTM, name="lstm forget bias"),
         R(ANY + r"h[igo]/bias", "zeros", LSTM, name="lstm bias"),
         # NNX OptimizedLSTMCell: already fused.
@@ -163,24 +163,8 @@ def tf_like(attention_fans: str = "2d") -> Policy:
         R(ANY + r"dense_h/kernel", "orthogonal", LSTM, name="nnx lstm recurrent"),
         R(ANY + r"dense_h/bias", "unit_forget_bias", LSTM, name="nnx lstm bias"),
         # GRU (Linen ir/iz/in + hr/hz/hn; NNX dense_i/dense_h).
-        R(
-            r"(.*)/i([rzn])/kernel",
-            "glorot_uniform",
-            GRU,
-            group=r"\1/kernel",
-            group_member=r"\2",
-            group_order=("r", "z", "n"),
-            name="gru kernel",
-        ),
-        R(
-            r"(.*)/h([rzn])/kernel",
-            "orthogonal",
-            GRU,
-            group=r"\1/recurrent_kernel",
-            group_member=r"\2",
-            group_order=("r", "z", "n"),
-            name="gru recurrent",
-        ),
+        _fused("i", "rzn", "glorot_uniform", GRU, "kernel", "gru kernel"),
+        _fused("h", "rzn", "orthogonal", GRU, "recurrent_kernel", "gru recurrent"),
         # SimpleRNN.
         R(ANY + r"(i|dense_i)/kernel", "glorot_uniform", f"{GRU}|{SIMPLE}", name="rnn kernel"),
         R(ANY + r"(h|dense_h)/kernel", "orthogonal", f"{GRU}|{SIMPLE}", name="rnn recurrent"),
@@ -226,43 +210,11 @@ def tf1_like() -> Policy:
     here as glorot over the fused (in, 4H) and (H, 4H) matrices (Keras-style) instead.
     """
     rules = [
-        R(
-            r"(.*)/i([ifgo])_?/kernel",
-            "glorot_uniform",
-            LSTM,
-            group=r"\1/kernel",
-            group_member=r"\2",
-            group_order=("i", "f", "g", "o"),
-            name="lstm kernel",
-        ),
-        R(
-            r"(.*)/h([ifgo])/kernel",
-            "glorot_uniform",
-            LSTM,
-            group=r"\1/recurrent_kernel",
-            group_member=r"\2",
-            group_order=("i", "f", "g", "o"),
-            name="lstm recurrent",
-        ),
+        _fused("i", "ifgo", "glorot_uniform", LSTM, "kernel", "lstm kernel", suffix="_?"),
+        _fused("h", "ifgo", "glorot_uniform", LSTM, "recurrent_kernel", "lstm recurrent"),
         R(r"(.*)/i([rz])/bias", "ones", GRU, name="gru gate bias"),
-        R(
-            r"(.*)/i([rzn])/kernel",
-            "glorot_uniform",
-            GRU,
-            group=r"\1/kernel",
-            group_member=r"\2",
-            group_order=("r", "z", "n"),
-            name="gru kernel",
-        ),
-        R(
-            r"(.*)/h([rzn])/kernel",
-            "glorot_uniform",
-            GRU,
-            group=r"\1/recurrent_kernel",
-            group_member=r"\2",
-            group_order=("r", "z", "n"),
-            name="gru recurrent",
-        ),
+        _fused("i", "rzn", "glorot_uniform", GRU, "kernel", "gru kernel"),
+        _fused("h", "rzn", "glorot_uniform", GRU, "recurrent_kernel", "gru recurrent"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="rnn weights"),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="attention biases"),
@@ -314,24 +266,8 @@ def haiku_like() -> Policy:
     """
     tn = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal_uncorrected"}
     rules = [
-        R(
-            r"(.*)/i([rzn])/kernel",
-            "lecun_normal",
-            GRU,
-            group=r"\1/w_i",
-            group_member=r"\2",
-            group_order=("r", "z", "n"),
-            name="gru w_i",
-        ),
-        R(
-            r"(.*)/h([rzn])/kernel",
-            "lecun_normal",
-            GRU,
-            group=r"\1/w_h",
-            group_member=r"\2",
-            group_order=("r", "z", "n"),
-            name="gru w_h",
-        ),
+        _fused("i", "rzn", "lecun_normal", GRU, "w_i", "gru w_i"),
+        _fused("h", "rzn", "lecun_normal", GRU, "w_h", "gru w_h"),
         R(ANY + r"(dense_i|dense_h)/kernel", "lecun_normal", GRU, name="nnx gru"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]*kernel", "variance_scaling", CELLS, hp=tn, name="rnn kernels"),
