@@ -17,7 +17,6 @@ import hashlib
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src.types import PRNGKey
@@ -30,18 +29,7 @@ def path_hash(path: str) -> int:
 
 def path_key(root: PRNGKey, path: str) -> PRNGKey:
     """The key of the parameter at `path`: `fold_in(root, path_hash(path))`."""
-    return jax.random.fold_in(as_key(root), np.uint32(path_hash(path)))
-
-
-def path_keys(root: PRNGKey, paths: list[str]) -> PRNGKey:
-    """Keys of many paths at once (equal, key by key, to `path_key`)."""
-    data = jnp.asarray(np.array([path_hash(p) for p in paths], dtype=np.uint32))
-    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(as_key(root), data)
-
-
-def as_key(key: Any) -> PRNGKey:
-    """Accepts a new-style typed key or a legacy uint32[2] key; returns it unchanged."""
-    return key
+    return jax.random.fold_in(root, np.uint32(path_hash(path)))
 
 
 def keystr(entry: Any) -> str:
@@ -55,8 +43,3 @@ def keystr(entry: Any) -> str:
     if isinstance(entry, jax.tree_util.FlattenedIndexKey):
         return str(entry.key)
     return str(entry)
-
-
-def join(parts: Any) -> str:
-    """Joins path components with "/"."""
-    return "/".join(str(p) for p in parts)
