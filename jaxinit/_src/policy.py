@@ -742,6 +742,7 @@ def draw(
     if jit and not isinstance(key, jax.core.Tracer):
         compiled = _compile_all([fn for fn, _, _ in calls], key, calls[0][1]) if calls else {}
         calls = [(compiled[fn], h, ds) for fn, h, ds in calls]
+
     # Largest first, and one large draw at a time: XLA's threefry needs temporaries of about
     # three times its output, so a large draw made while every other parameter already exists
     # would set the peak at (all parameters + 3x the largest); made first, it overlaps little.
