@@ -19,7 +19,7 @@ $(VENV)/.installed-examples: pyproject.toml | $(BIN)/python
 	touch $@
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests examples/digits/train_test.py
 
 demo: $(VENV)/.installed-examples
 	$(BIN)/python -m examples.demo

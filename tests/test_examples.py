@@ -1,9 +1,8 @@
-"""The digits example (examples/digits): every model trains a shrunken epoch, the command line
-works end to end, configs are locked, and `compare` writes one curve per policy.
+"""The digits example (examples/digits): factories, configs are locked, the command line works
+end to end, and `compare` writes one curve per policy.
 
-The full model x policy matrix is `examples/digits/train_test.py`; this is the lighter set
-`make test` runs (every model under torch_like, the CNN also under tf_like, the MLP under
-tf_like through the command line).
+The model x policy matrix of shrunken training runs is `examples/digits/train_test.py` (Flax's
+`examples/mnist` layout), which `make test` runs too.
 """
 
 import importlib
@@ -25,18 +24,12 @@ from examples.digits import models, train  # noqa: E402
 from examples.digits.train_test import (  # noqa: E402
     MODELS,
     RESULT_KEYS,
-    check_shrunken_run,
     metrics,
     shrunken_config,
 )
 
 CONFIGS = ("default", "mlp", "lstm", "gru")
 SHRINK = {"max_steps_per_epoch": 2, "progress_bar": False}
-
-
-@pytest.mark.parametrize("model", MODELS)
-def test_every_model_one_shrunken_epoch_torch_like(tmp_path, model):
-    check_shrunken_run(str(tmp_path), model, "torch_like")
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -136,3 +136,46 @@ def test_explain_on_nnx():
     assert (r.module, r.scheme, r.fan_in) == ("Linear", "torch_bias", 64)
     assert math.isclose(r.bound, 1 / 8)
     assert rows["batch_stats/block/bn/mean"].scheme == "zeros"
+
+
+class WithDropout(nnx.Module):
+    def __init__(self, rngs):
+        self.lin = nnx.Linear(3, 4, rngs=rngs)
+        self.drop = nnx.Dropout(0.5, rngs=rngs)
+
+    def __call__(self, x):
+        return self.drop(self.lin(x))
+
+
+def _key_data(var):
+    return np.asarray(jax.random.key_data(var.get_value()))
+
+
+def test_rng_state_is_not_a_parameter_and_is_kept():
+    """nnx.RngKey/RngCount (a Dropout's streams) are seen by no rule, even `.*`, and are kept."""
+    m = WithDropout(nnx.Rngs(0, dropout=1))
+    key_before, count_before = _key_data(m.drop.rngs.key), int(m.drop.rngs.count.get_value())
+    paths = [r.path for r in jaxinit.explain(m, policy="torch_like").rows]
+    assert paths == ["params/lin/bias", "params/lin/kernel"]
+    jaxinit.init(m, KEY, policy=Policy([Rule(".*", "normal")], fallback="strict"))
+    np.testing.assert_array_equal(_key_data(m.drop.rngs.key), key_before)
+    assert int(m.drop.rngs.count.get_value()) == count_before
+
+
+def test_abstract_module_rng_state_comes_out_concrete_and_keyed():
+    policy = Policy([Rule(".*kernel", "normal"), Rule(".*bias", "zeros")])
+    made = []
+    for key in (KEY, jax.random.key(4), KEY):
+        a = nnx.eval_shape(lambda: WithDropout(nnx.Rngs(0, dropout=1)))
+        jaxinit.init(a, key, policy=policy)
+        assert not any(
+            isinstance(v.get_value(), jax.ShapeDtypeStruct)
+            for _, v in nnx.iter_graph(a)
+            if isinstance(v, nnx.Variable)
+        )
+        assert int(a.drop.rngs.count.get_value()) == 0
+        made.append(_key_data(a.drop.rngs.key))
+        out = a(jnp.ones((2, 3)))  # the dropout stream works
+        assert out.shape == (2, 4)
+    np.testing.assert_array_equal(made[0], made[2])
+    assert not np.array_equal(made[0], made[1])

@@ -2,7 +2,8 @@
 
     python -m pytest examples/digits/train_test.py -q
 
-`tests/test_examples.py` reuses `check_shrunken_run` for the lighter set `make test` runs.
+`make test` runs it with the rest of the suite (it is in pytest's `testpaths`);
+`tests/test_examples.py` covers the command line, configs and the comparison script.
 """
 
 import json
@@ -14,7 +15,7 @@ import pytest
 from examples.digits import train
 
 MODELS = ("mlp", "cnn", "lstm", "gru")
-POLICIES = ("flax_default", "torch_like", "tf_like")
+POLICIES = ("flax_default", "torch_like", "tf_like", "tf1_like", "haiku_like")
 RESULT_KEYS = {
     "policy",
     "model",

@@ -10,6 +10,7 @@ from flax import nnx
 
 from jaxinit._src import linen as linen_lib
 from jaxinit._src import nnx as nnx_lib
+from jaxinit._src import paths as paths_lib
 from jaxinit._src import pytree as pytree_lib
 from jaxinit._src import sharding as sharding_lib
 from jaxinit._src.config import load_policy
@@ -52,7 +53,7 @@ def init(
       partitioning metadata preserved).
     * NNX module (constructed, or abstract from `nnx.eval_shape`): re-initializes its variables
       in place and returns the module.
-    * Any other pytree: same as `policy.apply(key, tree)`; returns a new tree.
+    * Any other pytree: same as `jaxinit.apply(policy, key, tree)`; returns a new tree.
 
     Every covered parameter is drawn exactly once, with the key `fold_in(key, hash(path))`.
     Nothing is changed if an error is raised.
@@ -62,6 +63,7 @@ def init(
     partitioning metadata (`logical_axis_rules` for logical names), else replicated. Values
     are bit-identical to the unsharded result with the same key.
     """
+    paths_lib.check_key(key)
     policy = _policy(policy)
     if isinstance(target, nn.Module):
         abstract, specs, boxes, res = _linen_resolve(target, key, args, kwargs, policy, method)
@@ -100,16 +102,23 @@ def init(
         nnx_lib.check_abstract_covered(variables, res.decisions)
         # Fix: wait until every value is computed before writing any, so an error raised while
         # the (asynchronously dispatched) draw runs leaves the module untouched.
-        nnx_lib.write(variables, jax.block_until_ready(draw(res.decisions, key)))
+        rngs = nnx_lib.rng_state(target, key)
+        drawn = jax.block_until_ready(draw(res.decisions, key))
+        nnx_lib.write(variables, drawn)
+        for var, value in rngs.values():
+            var.set_value(value)
         return target
     if args or kwargs:
-        raise JaxinitError("jaxinit.init on a pytree takes no example inputs; use policy.apply.")
+        raise JaxinitError(
+            "jaxinit.init on a pytree takes no example inputs; use jaxinit.apply(policy, key, tree)"
+        )
     return apply(policy, key, target)
 
 
 def apply(policy: Any, key: PRNGKey, tree: Any) -> Any:
     """Re-initializes the leaves of `tree` that a rule covers; other leaves are returned as
     they are (fallback "keep") or rejected (fallback "strict"). Paths only: no module types."""
+    paths_lib.check_key(key)
     policy = _policy(policy)
     leaves, paths, treedef, specs = pytree_lib.walk(tree)
     res = policy.resolve(specs)

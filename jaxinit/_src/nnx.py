@@ -4,6 +4,11 @@ Paths are the graph paths prefixed with the variable's collection (`params/linea
 `batch_stats/bn/mean`), so one policy reads the same on Linen and NNX. Works on constructed
 modules and on abstract ones from `nnx.eval_shape` (whose variables hold ShapeDtypeStructs);
 an abstract module must have every variable covered by a rule, since no default values exist.
+
+RNG state (`nnx.RngKey`/`nnx.RngCount`, e.g. the streams an `nnx.Dropout` holds) is not a
+parameter: no rule sees it and a constructed module keeps it. An abstract module has none, so
+`rng_state` gives each key stream `fold_in(key, hash(path))` and each counter 0; the module
+comes out whole, and the same key gives the same streams.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def walk(module: nnx.Module):
     for path, node in nnx.iter_graph(module):
         if isinstance(node, nnx.Module):
             modules[_join(path)] = ModuleInfo(_join(path), type_names(node), simple_attrs(node))
-        elif isinstance(node, nnx.Variable):
+        elif isinstance(node, nnx.Variable) and not isinstance(node, nnx.RngState):
             raw.append((path, node))
     specs = []
     for path, var in raw:
@@ -79,6 +84,34 @@ def check_abstract_covered(variables, decisions) -> None:
             "an abstract NNX module (from nnx.eval_shape) has no values to keep for "
             f"{', '.join(missing)}; add rules that cover them."
         )
+
+
+def rng_state(module: nnx.Module, key) -> dict:
+    """Values for the abstract RNG state of `module` ({path: (Variable, value)}); see the top."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxinit._src import paths as paths_lib
+
+    out = {}
+    for path, node in nnx.iter_graph(module):
+        if not isinstance(node, nnx.RngState) or not is_abstract(node):
+            continue
+        p = collection_of(node) + "/" + _join(path)
+        value = node.get_value()
+        if isinstance(node, nnx.RngKey):
+            root = key if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else None
+            root = jax.random.wrap_key_data(key) if root is None else root
+            new = paths_lib.path_key(root, p)
+            out[p] = (node, jax.random.split(new, value.shape) if value.shape else new)
+        elif isinstance(node, nnx.RngCount):
+            out[p] = (node, jnp.zeros(value.shape, value.dtype))
+        else:
+            raise PolicyError(
+                f"abstract NNX module: RNG state {p!r} is a {type(node).__name__}, which jaxinit "
+                "cannot create (known: RngKey, RngCount); build the module concretely instead."
+            )
+    return out
 
 
 def write(variables, values: dict) -> None:

@@ -19,7 +19,38 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxinit._src.errors import JaxinitError
 from jaxinit._src.types import PRNGKey
+
+
+def check_key(key: Any, where: str = "key") -> None:
+    """Raises a clear error unless `key` is one PRNG key: a typed key (`jax.random.key(0)`) or
+    a raw key of the default implementation (`jax.random.PRNGKey(0)`, uint32 of shape (2,)).
+
+    Without it an int or a batch of keys fails deep inside `fold_in` with a JAX TypeError that
+    names neither the argument nor what to pass.
+    """
+    shape = getattr(key, "shape", None)
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape == ():
+            return
+        bad = f"an array of {shape} keys"
+    elif dtype is not None and shape is not None:
+        try:
+            jax.random.wrap_key_data(key)
+        except Exception:
+            bad = f"an array of dtype {dtype} and shape {tuple(shape)}"
+        else:
+            if len(shape) == 1:
+                return
+            bad = f"an array of dtype {dtype} and shape {tuple(shape)}"
+    else:
+        bad = f"{type(key).__name__} {key!r}"
+    raise JaxinitError(
+        f"{where}: expected one PRNG key, got {bad}. Valid: jax.random.key(seed) or "
+        "jax.random.PRNGKey(seed) (uint32, shape (2,)); for a batch of keys, init once per key."
+    )
 
 
 def path_hash(path: str) -> int:

@@ -910,6 +910,36 @@ case(
     "add rules that cover them",
 )
 
+# Keys: an int seed or a batch of keys is the usual slip; JAX alone would fail inside fold_in.
+case(
+    "key_int_seed",
+    lambda: jaxinit.apply("torch_like", 0, TREE),
+    jaxinit.JaxinitError,
+    "key: expected one PRNG key, got int 0",
+    "jax.random.key(seed)",
+)
+case(
+    "key_batch_of_typed_keys",
+    lambda: jaxinit.init(_nnx_linear(), jax.random.split(K, 3), policy="torch_like"),
+    jaxinit.JaxinitError,
+    "got an array of (3,) keys",
+    "jax.random.PRNGKey(seed)",
+)
+case(
+    "key_batch_of_raw_keys",
+    lambda: jaxinit.init(
+        nn.Dense(3), jax.random.split(jax.random.PRNGKey(0), 2), jnp.ones((1, 2)), policy="tf_like"
+    ),
+    jaxinit.JaxinitError,
+    "got an array of dtype uint32 and shape (2, 2)",
+)
+case(
+    "key_float_array",
+    lambda: jaxinit.apply("torch_like", jnp.zeros(2), TREE),
+    jaxinit.JaxinitError,
+    "got an array of dtype float32 and shape (2,)",
+)
+
 # --------------------------------------------------------------------------------------------
 # Policy documents: JSON, YAML, dicts, ConfigDicts, files, presets.
 
