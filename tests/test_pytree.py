@@ -67,7 +67,7 @@ def test_init_on_a_pytree_is_apply_and_keeps_dtype():
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
         np.testing.assert_array_equal(x, y)
     assert a["scale"].dtype == jnp.bfloat16 and a["enc"]["w"].dtype == jnp.float32
-    with pytest.raises(jaxinit.JaxinitError, match="policy.apply"):
+    with pytest.raises(jaxinit.JaxinitError, match=r"use jaxinit\.apply\(policy, key, tree\)"):
         jaxinit.init(make(), KEY, jnp.ones(3), policy=p)
 
 

@@ -30,8 +30,8 @@ def _policy(policy: Any) -> Policy:
 
 
 def _linen_resolve(model, key, args, kwargs, policy, method):
-    abstract, modules = linen_lib.trace(model, key, *args, method=method, **kwargs)
-    specs, boxes = linen_lib.specs_from_abstract(abstract, modules)
+    abstract, modules, inner = linen_lib.trace(model, key, *args, method=method, **kwargs)
+    specs, boxes = linen_lib.specs_from_abstract(abstract, modules, inner)
     return abstract, specs, boxes, policy.resolve(specs)
 
 

@@ -10,7 +10,9 @@ Flax creates only the missing ones (their initializers are never called for cove
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Mapping
 
 import flax.linen as nn
 import jax
@@ -51,8 +53,11 @@ def _view_shape(shape: tuple[int, ...], owner: ModuleInfo | None, name: str):
 
 
 def trace(model: nn.Module, key, *args, method=None, **kwargs):
-    """Abstract init: (abstract variables, {module path: ModuleInfo})."""
+    """Abstract init: (abstract variables, {module path: ModuleInfo}, {variable path: shape the
+    module saw}). Inside a lifted transform (`nn.scan`, `nn.vmap`) a module sees one slice of
+    a stacked variable; comparing the two shapes finds the stack axes."""
     modules: dict[str, ModuleInfo] = {}
+    inner: dict[str, tuple[int, ...]] = {}
 
     def interceptor(next_fun, a, kw, context):
         m = context.module
@@ -60,18 +65,47 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
             p = "/".join(m.scope.path)
             if p not in modules:
                 modules[p] = _module_info(m)
-        return next_fun(*a, **kw)
+        out = next_fun(*a, **kw)
+        if m.scope is not None:
+            p = "/".join(m.scope.path)
+            for col, names in m.scope.variables().items():
+                for name, v in names.items():
+                    v = v.unbox() if isinstance(v, meta.AxisMetadata) else v
+                    if not isinstance(v, Mapping) and hasattr(v, "shape"):
+                        inner.setdefault("/".join(x for x in (col, p, name) if x), tuple(v.shape))
+        return out
 
     def f(k):
         return model.init(k, *args, method=method, **kwargs)
 
     with nn.intercept_methods(interceptor):
         abstract = jax.eval_shape(f, key)
-    return abstract, modules
+    return abstract, modules, inner
 
 
-def specs_from_abstract(abstract, modules: dict[str, ModuleInfo]) -> tuple[list[ParamSpec], dict]:
+def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) -> tuple:
+    """The axes of `full` a lifted transform added to the `inner` shape its module created:
+    the leading ones when they fit (`nn.scan`/`nn.vmap` with variable axis 0, the usual case),
+    else the first set whose removal leaves `inner`."""
+    if inner is None or tuple(inner) == tuple(full):
+        return ()
+    k = len(full) - len(inner)
+    if k > 0 and tuple(full[k:]) == tuple(inner):
+        return tuple(range(k))
+    for axes in itertools.combinations(range(len(full)), max(k, 0)):
+        if k > 0 and tuple(d for j, d in enumerate(full) if j not in axes) == tuple(inner):
+            return axes
+    raise PolicyError(
+        f"parameter {path!r}: its module created shape {tuple(inner)} but the model stores "
+        f"{tuple(full)}, which is not that shape with stacked axes added."
+    )
+
+
+def specs_from_abstract(
+    abstract, modules: dict[str, ModuleInfo], inner: dict | None = None
+) -> tuple[list[ParamSpec], dict]:
     """ParamSpecs for every variable, and the boxes ({path: metadata box}) to restore."""
+    inner = inner or {}
     flat = flatten_dict(unfreeze(abstract), sep="/")
     out, boxes = [], {}
     for path, leaf in flat.items():
@@ -86,12 +120,16 @@ def specs_from_abstract(abstract, modules: dict[str, ModuleInfo]) -> tuple[list[
             if mi is not None:
                 chain.append(mi)
         owner = modules.get("/".join(scope_parts))
+        shape = tuple(leaf.shape)
+        stacked = stack_axes(path, shape, inner.get(path))
+        seen = tuple(d for j, d in enumerate(shape) if j not in stacked)
         spec = ParamSpec(
             path=path,
-            shape=tuple(leaf.shape),
+            shape=shape,
             dtype=leaf.dtype,
             modules=tuple(chain),
-            view_shape=_view_shape(tuple(leaf.shape), owner, parts[-1]),
+            view_shape=_view_shape(seen, owner, parts[-1]),
+            stack_axes=stacked,
         )
         out.append(spec)
     return out, boxes

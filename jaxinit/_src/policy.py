@@ -30,6 +30,7 @@ import json
 import math
 import re
 import warnings
+from contextlib import nullcontext as _nullcontext
 from typing import Any, Iterable, Mapping, Sequence
 
 import jax
@@ -100,10 +101,23 @@ class ParamSpec:
     dtype: Any
     modules: tuple[ModuleInfo, ...] = ()  # innermost (owner) first
     view_shape: tuple[int, ...] | None = None  # the 2-D view a DenseGeneral kernel is drawn in
+    # Axes of `shape` added by a lifted transform (`nn.scan`/`nn.vmap` over layers): the module
+    # created one `inner_shape` array per index of these axes, so fans, rank and shape rules
+    # and the draw itself (one independent draw per slice) use `inner_shape`.
+    stack_axes: tuple[int, ...] = ()
+
+    @property
+    def inner_shape(self) -> tuple[int, ...]:
+        """The shape the owning module created (the stored shape without `stack_axes`)."""
+        return tuple(d for k, d in enumerate(self.shape) if k not in self.stack_axes)
+
+    @property
+    def stack_shape(self) -> tuple[int, ...]:
+        return tuple(self.shape[k] for k in self.stack_axes)
 
     @property
     def draw_shape(self) -> tuple[int, ...]:
-        return self.view_shape if self.view_shape is not None else self.shape
+        return self.view_shape if self.view_shape is not None else self.inner_shape
 
     @property
     def module_type(self) -> str:
@@ -265,11 +279,13 @@ class Rule:
                 self._module_regex.fullmatch(t) for mi in spec.modules for t in mi.type_names
             ):
                 return None
-        if self.rank is not None and len(spec.shape) != self.rank:
+        # Rank and shape are those the module created (a layer stacked by nn.scan matches the
+        # same rules as the layer alone).
+        if self.rank is not None and len(spec.inner_shape) != self.rank:
             return None
         if self.shape is not None:
-            if len(self.shape) != len(spec.shape) or any(
-                s is not None and s != d for s, d in zip(self.shape, spec.shape)
+            if len(self.shape) != len(spec.inner_shape) or any(
+                s is not None and s != d for s, d in zip(self.shape, spec.inner_shape)
             ):
                 return None
         return m
@@ -335,7 +351,7 @@ class Decision:
         if self.group_shape is not None:
             return self.group_shape
         return (
-            self.spec.shape
+            self.spec.inner_shape
             if self.rule is not None and self.rule.raw_shape
             else self.spec.draw_shape
         )
@@ -527,7 +543,7 @@ class Policy:
             gid = m.expand(r.group) if r.group is not None else None
             gshape, gslice = group_info[s.path] if gid is not None else (None, None)
             shape_for_ctx = (
-                gshape if gshape is not None else (s.shape if r.raw_shape else s.draw_shape)
+                gshape if gshape is not None else (s.inner_shape if r.raw_shape else s.draw_shape)
             )
             hp = {
                 k: self._bind(v, k, s, r, i, shape_for_ctx, by_path)
@@ -567,7 +583,17 @@ class Policy:
                 + f" (paths: {[s.path for s, _ in members]})."
             )
         members = sorted(members, key=lambda sm: order[sm[1]])
-        shapes = [s.shape if rule.raw_shape else s.draw_shape for s, _ in members]
+        shapes = [s.inner_shape if rule.raw_shape else s.draw_shape for s, _ in members]
+        for s, _ in members:
+            if (s.stack_axes, s.stack_shape) != (
+                members[0][0].stack_axes,
+                members[0][0].stack_shape,
+            ):
+                raise ShapeError(
+                    f"{rule.label}: group {gid!r} cannot fuse {s.path!r} (stacked {s.stack_shape} "
+                    f"on axes {s.stack_axes}) with {members[0][0].path!r} (stacked "
+                    f"{members[0][0].stack_shape} on axes {members[0][0].stack_axes})."
+                )
         nd = len(shapes[0])
         ax = rule.group_axis % nd if nd else 0
         for (s, _), sh in zip(members, shapes):
@@ -654,24 +680,37 @@ def _hashable(hp: Mapping[str, Any]) -> tuple:
 
 
 @functools.lru_cache(maxsize=4096)
-def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit):
+def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit, stack=((), ())):
     """One compiled program per distinct (scheme, hyperparameters, shape, dtype, layout):
     `f(root_key, path_hash) -> array(s)`. Called once per parameter (or fused group) with its
     own hash, so compilation grows with distinct signatures, never with the parameter count,
     and every parameter is its own buffer (no stacked batch to split: peak memory stays at the
-    parameters' own size)."""
+    parameters' own size).
+
+    `stack = (stack_shape, stack_axes)` for a layer stacked by a lifted transform: one
+    independent draw per slice, with keys `split(fold_in(root, h), stack_shape)`, moved to the
+    stack axes; each output's `shape` is then the member's inner shape."""
     init = registry.get(scheme, **dict(hp))
+    stack_shape, stack_axes = stack
+    n_stack = math.prod(stack_shape)
+
+    def one(k):
+        return init(k, sample_shape, dtype)
 
     def f(root, h):
-        if shardings is not None:
-            with initializers_lib.shaped_draws():  # keep shard-local sampling
-                x = init(jax.random.fold_in(root, h), sample_shape, dtype)
-        else:
-            x = init(jax.random.fold_in(root, h), sample_shape, dtype)
+        k = jax.random.fold_in(root, h)
+        with initializers_lib.shaped_draws() if shardings is not None else _nullcontext():
+            # shaped draws keep sampling shard-local
+            x = jax.vmap(one)(jax.random.split(k, n_stack)) if stack_axes else one(k)
         outs = []
         for shape, axis, lo, hi in outputs:
-            y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis)
-            outs.append(jnp.reshape(y, shape))
+            if not stack_axes:
+                y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis)
+                outs.append(jnp.reshape(y, shape))
+                continue
+            y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis + 1)
+            y = jnp.reshape(y, (*stack_shape, *shape))
+            outs.append(jnp.moveaxis(y, tuple(range(len(stack_axes))), stack_axes))
         return tuple(outs)
 
     if not jit:
@@ -715,9 +754,9 @@ def draw(
         for d in ds:
             if d.group is not None:
                 ax = d.rule.group_axis % len(d.group_shape)
-                outputs.append((d.spec.shape, ax, *d.group_slice))
+                outputs.append((d.spec.inner_shape, ax, *d.group_slice))
             else:
-                outputs.append((d.spec.shape, None, 0, 0))
+                outputs.append((d.spec.inner_shape, None, 0, 0))
             outs_sh.append(shardings[d.spec.path] if shardings else None)
         try:
             hp = _hashable(d0.hyperparameters)
@@ -731,6 +770,7 @@ def draw(
             tuple(outputs),
             tuple(outs_sh) if shardings else None,
             jit,
+            (d0.spec.stack_shape, d0.spec.stack_axes),
         )
         if hp is None:
             fn = _unit_program.__wrapped__(args[0], tuple(d0.hyperparameters.items()), *args[1:])

@@ -26,10 +26,12 @@ class ExplainRow:
     std: float | None
     bound: float | None  # max |w| of the support (inf for normals), None if unknown
     group: str | None = None
+    stack_axes: tuple[int, ...] = ()  # axes stacked by nn.scan/nn.vmap: one draw per slice
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["shape"] = list(self.shape)
+        d["stack_axes"] = list(self.stack_axes)
         for k in ("std", "bound", "fan_in", "fan_out"):
             if d[k] is not None and not math.isfinite(d[k]):
                 d[k] = str(d[k])
@@ -63,6 +65,7 @@ def explain_rows(res: Resolution) -> list[ExplainRow]:
                     None,
                     None,
                     None,
+                    stack_axes=s.stack_axes,
                 )
             )
             continue
@@ -84,9 +87,16 @@ def explain_rows(res: Resolution) -> list[ExplainRow]:
                 st.std if st is not None else None,
                 bound,
                 d.group,
+                s.stack_axes,
             )
         )
     return rows
+
+
+def shape_str(shape, stack_axes=()) -> str:
+    """`6x64` ; a stacked axis (nn.scan/nn.vmap over layers) in brackets: `[6]x64x64`."""
+    dims = [f"[{d}]" if k in stack_axes else str(d) for k, d in enumerate(shape)]
+    return "x".join(dims) or "()"
 
 
 def _fmt(v: Any) -> str:
@@ -141,7 +151,7 @@ class Explanation:
             [
                 r.path,
                 r.module or "-",
-                "x".join(map(str, r.shape)) or "()",
+                shape_str(r.shape, r.stack_axes),
                 r.dtype,
                 r.rule,
                 r.scheme,
@@ -154,6 +164,11 @@ class Explanation:
             for r in self.rows
         ]
         out = f"policy: {self.policy}\n" + table(headers, body)
+        if any(r.stack_axes for r in self.rows):
+            out += (
+                "\n[n]: an axis stacked by nn.scan/nn.vmap; fans are those of one slice and "
+                "each slice is drawn on its own."
+            )
         if self.unused_rules:
             out += "\nrules that matched nothing: " + "; ".join(self.unused_rules)
         return out
@@ -206,7 +221,7 @@ class PolicyDiff:
         body = [
             [
                 r.path,
-                "x".join(map(str, r.a.shape)) or "()",
+                shape_str(r.a.shape, r.a.stack_axes),
                 r.a.scheme,
                 _fmt(r.a.std),
                 _fmt(r.a.bound),

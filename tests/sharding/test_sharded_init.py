@@ -17,6 +17,11 @@ SCRIPT = textwrap.dedent(
     from jax.sharding import Mesh, PartitionSpec as P
     from flax.traverse_util import flatten_dict
 
+    class Layer(nn.Module):
+        @nn.compact
+        def __call__(self, x, _):
+            return nn.Dense(32)(x), None
+
     class M(nn.Module):
         @nn.compact
         def __call__(self, x):
@@ -26,13 +31,16 @@ SCRIPT = textwrap.dedent(
                 nn.initializers.lecun_normal(), ("mlp", "embed")))(x)
             x = nn.Embed(256, 32)(jnp.zeros((2,), jnp.int32)) + x
             x = nn.LayerNorm()(x)
+            x, _ = nn.scan(Layer, variable_axes={"params": 0}, split_rngs={"params": True},
+                           length=4)(name="layers")(x, None)  # stacked (4, 32, 32)
             x = nn.RNN(nn.LSTMCell(16))(x[:, None].repeat(3, 1))
             return nn.Dense(512, name="head")(x)
 
     mesh = Mesh(np.array(jax.devices()).reshape(2, 4), ("data", "model"))
     m, x, key = M(), jnp.ones((2, 16)), jax.random.key(0)
     rules = [(r".*/embedding", P("model", None)), (r".*/hi/kernel", P(None, "model")),
-             (r"params/head/kernel", P("data", "model"))]
+             (r"params/head/kernel", P("data", "model")),
+             (r"params/layers/.*/kernel", P("data", None, "model"))]
     out = {"devices": jax.device_count(), "policies": {}}
     for pol in ["torch_like", "tf_like", "flax_default"]:
         ref = flatten_dict(jaxinit.init(m, key, x, policy=pol), sep="/")
@@ -102,6 +110,8 @@ def test_shard_shapes_follow_rules_and_metadata(result, policy):
     assert res["params/head/kernel"]["shard_shapes"] == [[8, 128]]
     assert res["params/LSTMCell_0/hi/kernel"]["shard_shapes"] == [[16, 4]]
     assert res["params/LayerNorm_0/scale"]["spec"] == []  # replicated
+    # A layer stack from nn.scan, sharded over its layer axis too.
+    assert res["params/layers/Dense_0/kernel"]["shard_shapes"] == [[2, 32, 8]]
     head = res["params/head/kernel"]
     assert head["per_device_bytes"] * 8 == head["bytes"]
 

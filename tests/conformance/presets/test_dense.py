@@ -126,6 +126,65 @@ def test_negative_control_flax_default_is_not_torch(table):
     assert ok, p
 
 
+# A stack of layers made by nn.scan (scan over layers) stores (L, in, out) kernels; each slice
+# must be what one torch nn.Linear / Keras Dense gives, not a rank-3 array's fans.
+SCAN_LAYERS, SCAN_D = 4, 64
+
+
+class _ScanLayer(nn.Module):
+    @nn.compact
+    def __call__(self, x, _):
+        return nn.Dense(SCAN_D)(x), None
+
+
+def _scanned(policy, n):
+    stack = nn.scan(
+        _ScanLayer, variable_axes={"params": 0}, split_rngs={"params": True}, length=SCAN_LAYERS
+    )
+    return linen_draws(stack(), (jnp.ones((1, SCAN_D)), None), policy, n, seed=5)
+
+
+def test_scanned_dense_stack_torch_like(table):
+    n = draws_needed([SCAN_LAYERS * SCAN_D])
+    ours = _scanned(jaxinit.presets.torch_like(), n)
+    theirs = torch_linear(SCAN_D, SCAN_D, draws_needed([SCAN_D]))
+    w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
+    w["preset"] = "torch_like"
+    for p in ("kernel", "bias"):
+        assert ours["params/Dense_0/" + p].shape[1] == SCAN_LAYERS
+        compare(
+            table,
+            w,
+            p,
+            ours["params/Dense_0/" + p],
+            theirs[p],
+            bound=1 / math.sqrt(SCAN_D),
+            bound_ours=ours.bound("params/Dense_0/" + p),
+            note="per-layer fans",
+        )
+
+
+def test_scanned_dense_stack_tf_like(table):
+    n = draws_needed([SCAN_LAYERS * SCAN_D * SCAN_D])
+    ours = _scanned(jaxinit.presets.tf_like(), n)
+    theirs = keras_dense(SCAN_D, SCAN_D, draws_needed([SCAN_D * SCAN_D]))
+    w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
+    w["preset"] = "tf_like"
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/Dense_0/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (2 * SCAN_D)),
+        bound_ours=ours.bound("params/Dense_0/kernel"),
+        note="per-layer fans",
+    )
+    # One row per layer of the stack against one Keras layer's bias.
+    per_layer = ours["params/Dense_0/bias"].reshape(-1, SCAN_D)
+    compare_const(table, w, "bias", per_layer, theirs["bias"])
+
+
 # DenseGeneral / LinearGeneral: the kernel init sees the flattened 2-D shape, so torch's
 # Linear(prod(in), prod(out)) and Keras EinsumDense (2-D fans) are the references.
 GENERAL = {
