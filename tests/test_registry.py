@@ -341,9 +341,20 @@ def test_bad_shapes_fail_at_call_time(name, hp, shape):
         jaxinit.get(name, **hp)(KEY, shape)
 
 
-def test_integer_dtype_is_rejected():
+def test_integer_dtype_is_rejected_by_random_schemes():
     with pytest.raises(jaxinit.ShapeError, match="int32"):
-        jaxinit.get("zeros")(KEY, (3,), jnp.int32)
+        jaxinit.get("normal")(KEY, (3,), jnp.int32)
+
+
+@pytest.mark.parametrize("dtype", [jnp.int32, jnp.int8, jnp.uint8, jnp.bool_])
+def test_constant_fills_take_integer_and_bool_dtypes(dtype):
+    """A step counter or cache index can be filled (an abstract NNX module needs it)."""
+    for name, hp, want in (("zeros", {}, 0), ("ones", {}, 1), ("constant", {"value": 1.0}, 1)):
+        x = jaxinit.get(name, **hp)(KEY, (2, 3), dtype)
+        assert x.dtype == jnp.dtype(dtype) and x.shape == (2, 3)
+        np.testing.assert_array_equal(np.asarray(x), want)
+    with pytest.raises(jaxinit.ShapeError, match="cannot be held exactly"):
+        jaxinit.get("constant", value=0.5)(KEY, (2,), dtype)
 
 
 def test_register_rejects_duplicate_names():

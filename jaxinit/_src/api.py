@@ -31,8 +31,8 @@ def _policy(policy: Any) -> Policy:
 
 def _linen_resolve(model, key, args, kwargs, policy, method):
     abstract, modules, inner = linen_lib.trace(model, key, *args, method=method, **kwargs)
-    specs, boxes = linen_lib.specs_from_abstract(abstract, modules, inner)
-    return abstract, specs, boxes, policy.resolve(specs)
+    specs, boxes, others = linen_lib.specs_from_abstract(abstract, modules, inner)
+    return abstract, specs, boxes, others, policy.resolve(specs)
 
 
 def init(
@@ -40,7 +40,7 @@ def init(
     key: PRNGKey,
     *args: Any,
     policy: Any,
-    method: str | None = None,
+    method: Any = None,
     mesh: Any = None,
     partition_rules: Any = None,
     logical_axis_rules: Any = None,
@@ -66,18 +66,29 @@ def init(
     paths_lib.check_key(key)
     policy = _policy(policy)
     if isinstance(target, nn.Module):
-        abstract, specs, boxes, res = _linen_resolve(target, key, args, kwargs, policy, method)
+        bad = sorted(set(kwargs) & {"mutable", "capture_intermediates", "rngs"})
+        if bad:
+            raise JaxinitError(
+                f"jaxinit.init takes no {', '.join(bad)}=: it returns the variables "
+                "model.init(key, *inputs) returns with its defaults (sown intermediates are "
+                "left out, as Flax does). Other keyword arguments go to the module's method."
+            )
+        abstract, specs, boxes, others, res = _linen_resolve(
+            target, key, args, kwargs, policy, method
+        )
         shardings = None
         if mesh is not None:
             rules = partition_rules if partition_rules is not None else policy.partition_rules
             shardings = sharding_lib.shardings_for(
                 {s.path: s.shape for s in specs}, boxes, mesh, rules, logical_axis_rules
             )
+            # Non-parameters (sown tuples, keys) are created replicated by the module's init.
+            shardings.update(sharding_lib.shardings_for({p: () for p in others}, {}, mesh))
         elif partition_rules is not None or logical_axis_rules is not None:
             raise JaxinitError("partition_rules/logical_axis_rules need mesh=.")
         drawn = draw(res.decisions, key, shardings=shardings)
         values = {p: linen_lib.rebox(p, v, boxes) for p, v in drawn.items()}
-        missing = [d.spec.path for d in res.decisions if not d.covered]
+        missing = [d.spec.path for d in res.decisions if not d.covered] + others
         if missing:
             values.update(
                 linen_lib.complete(
@@ -103,7 +114,9 @@ def init(
         # Fix: wait until every value is computed before writing any, so an error raised while
         # the (asynchronously dispatched) draw runs leaves the module untouched.
         rngs = nnx_lib.rng_state(target, key)
-        drawn = jax.block_until_ready(draw(res.decisions, key))
+        # Values land with the sharding the old ones had (an eagerly sharded module stays so).
+        sh = nnx_lib.shardings(variables, res.decisions)
+        drawn = jax.block_until_ready(draw(res.decisions, key, shardings=sh))
         nnx_lib.write(variables, drawn)
         for var, value in rngs.values():
             var.set_value(value)
@@ -122,18 +135,19 @@ def apply(policy: Any, key: PRNGKey, tree: Any) -> Any:
     policy = _policy(policy)
     leaves, paths, treedef, specs = pytree_lib.walk(tree)
     res = policy.resolve(specs)
-    drawn = draw(res.decisions, key)
+    by_path = dict(zip(paths, leaves))
+    sh = {d.spec.path: sharding_lib.current_sharding(by_path[d.spec.path]) for d in res.decisions}
+    sh = sh if any(s is not None for s in sh.values()) else None  # keep a sharded leaf sharded
+    drawn = draw(res.decisions, key, shardings=sh)
     new = [drawn.get(p, leaf) for p, leaf in zip(paths, leaves)]
     return jax.tree_util.tree_unflatten(treedef, new)
 
 
-def resolve(
-    target: Any, *args: Any, policy: Any, method: str | None = None, **kwargs: Any
-) -> Resolution:
+def resolve(target: Any, *args: Any, policy: Any, method: Any = None, **kwargs: Any) -> Resolution:
     """The decisions for every parameter of `target`, before anything is sampled."""
     policy = _policy(policy)
     if isinstance(target, nn.Module):
-        return _linen_resolve(target, jax.random.key(0), args, kwargs, policy, method)[3]
+        return _linen_resolve(target, jax.random.key(0), args, kwargs, policy, method)[4]
     if isinstance(target, nnx.Module):
         return policy.resolve(nnx_lib.walk(target)[1])
     return policy.resolve(pytree_lib.walk(target)[3])
@@ -143,7 +157,7 @@ def explain(
     target: Any,
     *args: Any,
     policy: Any,
-    method: str | None = None,
+    method: Any = None,
     print_table: bool = False,
     **kwargs: Any,
 ) -> Explanation:
@@ -160,7 +174,7 @@ def explain(
 
 
 def diff(
-    policy_a: Any, policy_b: Any, target: Any, *args: Any, method: str | None = None, **kwargs: Any
+    policy_a: Any, policy_b: Any, target: Any, *args: Any, method: Any = None, **kwargs: Any
 ) -> PolicyDiff:
     """Where two policies disagree on `target`'s parameters (scheme, hyperparameters, std,
     bound), one row per differing parameter."""

@@ -36,6 +36,7 @@ _RULE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "group_member": ((str, type(None)), "a template string or null"),
     "group_order": ((list, tuple), "a list of strings"),
     "group_axis": ((int,), "an integer"),
+    "group_fallback": ((str,), "'error' or 'separate'"),
     "raw_shape": ((bool,), "true or false"),
     "optional": ((bool,), "true or false"),
     "name": ((str, type(None)), "a string or null"),

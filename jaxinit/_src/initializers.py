@@ -68,7 +68,12 @@ def default_dtype() -> Any:
 
 
 def check_shape_dtype(
-    scheme: str, shape: Shape, dtype: DType | None, min_rank: int = 0, max_rank: int | None = None
+    scheme: str,
+    shape: Shape,
+    dtype: DType | None,
+    min_rank: int = 0,
+    max_rank: int | None = None,
+    allow_int: bool = False,
 ) -> tuple[tuple[int, ...], Any]:
     """Validates a call's shape and dtype, naming the scheme, the value and what is valid."""
     # Fix: `int(d)` silently truncated non-integer entries ((3.5, 2) drew a (3, 2) array);
@@ -89,12 +94,21 @@ def check_shape_dtype(
             f"{scheme}: shape {shape} has rank {len(shape)}; this scheme needs {valid}."
         )
     dtype = default_dtype() if dtype is None else jnp.dtype(dtype)
+    if allow_int and is_integral(dtype):
+        return shape, dtype
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ShapeError(
             f"{scheme}: dtype {dtype} is not supported; parameters must be a real floating dtype "
-            "(float16, bfloat16, float32, float64 under x64)."
+            "(float16, bfloat16, float32, float64 under x64)"
+            + ("; constant fills also take integer and bool dtypes." if not allow_int else ".")
         )
     return shape, dtype
+
+
+def is_integral(dtype: Any) -> bool:
+    """Integer or bool: only the constant fills (zeros, ones, constant) take these (a step
+    counter, a cache index); random schemes need a real floating dtype."""
+    return jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.bool_)
 
 
 def compute_dtype(dtype: Any) -> Any:
@@ -175,15 +189,19 @@ def make_initializer(
     min_rank: int = 0,
     max_rank: int | None = None,
     check: Callable[[tuple[int, ...]], None] | None = None,
+    allow_int: bool = False,
 ) -> Callable[..., Array]:
-    """Wraps `sample(key, shape, compute_dtype) -> Array` into a checked initializer."""
+    """Wraps `sample(key, shape, compute_dtype) -> Array` into a checked initializer.
+    `allow_int`: integer/bool dtypes too, sampled directly in that dtype (constant fills)."""
 
     def init(
         key: PRNGKey, shape: Shape, dtype: DType | None = None, out_sharding: Any = None
     ) -> Array:
-        shape, dtype = check_shape_dtype(scheme, shape, dtype, min_rank, max_rank)
+        shape, dtype = check_shape_dtype(scheme, shape, dtype, min_rank, max_rank, allow_int)
         if math.prod(shape) == 0:
             out = jnp.zeros(shape, dtype)
+        elif is_integral(dtype):
+            out = jnp.asarray(sample(key, shape, dtype))
         else:
             if check is not None:
                 check(shape)
@@ -304,11 +322,25 @@ def constant(value: float = 0.0, *, _scheme: str = "constant") -> Callable[..., 
     """
     _finite(_scheme, value=value)
     value = float(value)
+
+    def sample(key, shape, cd):
+        if is_integral(cd):  # integer/bool variables: the value must be exactly representable
+            info = (0, 1) if jnp.issubdtype(cd, jnp.bool_) else jnp.iinfo(cd)
+            lo, hi = info if isinstance(info, tuple) else (int(info.min), int(info.max))
+            if value != int(value) or not lo <= value <= hi:
+                raise ShapeError(
+                    f"{_scheme}: value {value:g} cannot be held exactly by dtype "
+                    f"{jnp.dtype(cd).name} (integers {lo} to {hi})."
+                )
+            return jnp.full(shape, int(value), cd)
+        return jnp.full(shape, value, cd)
+
     init = make_initializer(
         _scheme,
-        lambda key, shape, cd: jnp.full(shape, value, cd),
+        sample,
         hyperparameters={} if _scheme != "constant" else {"value": value},
         stats=lambda shape: Stats(value, 0.0, value, value),
+        allow_int=True,
     )
     init.constant_value = value  # the policy engine fills these on the host, uncompiled
     return init

@@ -22,7 +22,14 @@ from flax.linen import module as linen_module
 from flax.traverse_util import flatten_dict, unflatten_dict
 
 from jaxinit._src.errors import PolicyError
-from jaxinit._src.policy import ModuleInfo, ParamSpec, type_names
+from jaxinit._src.policy import (
+    ModuleInfo,
+    ParamSpec,
+    einsum_view,
+    is_array_like,
+    is_key_array,
+    type_names,
+)
 
 _GENERAL = ("DenseGeneral", "LinearGeneral")
 
@@ -41,8 +48,13 @@ def _module_info(m: nn.Module) -> ModuleInfo:
 
 
 def _view_shape(shape: tuple[int, ...], owner: ModuleInfo | None, name: str):
-    """Flax DenseGeneral flattens its kernel to 2-D before calling kernel_init."""
-    if owner is None or name != "kernel" or owner.type_name not in _GENERAL:
+    """Flax DenseGeneral flattens its kernel to 2-D before calling kernel_init; an Einsum
+    kernel is read as Keras's EinsumDense reads it (see `einsum_view`)."""
+    if owner is None or name != "kernel":
+        return None
+    if "Einsum" in owner.type_names:
+        return einsum_view(owner.attrs.get("einsum_str"), shape)
+    if not any(t in _GENERAL for t in owner.type_names):
         return None
     axis = owner.attrs.get("axis", -1)
     batch = owner.attrs.get("batch_dims", ())
@@ -104,11 +116,17 @@ def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) 
 def specs_from_abstract(
     abstract, modules: dict[str, ModuleInfo], inner: dict | None = None
 ) -> tuple[list[ParamSpec], dict]:
-    """ParamSpecs for every variable, and the boxes ({path: metadata box}) to restore."""
+    """ParamSpecs for every variable, the boxes ({path: metadata box}) to restore, and the
+    paths of variables that are not parameters (sown tuples, None, PRNG keys): no rule sees
+    those, and the module's own init creates them."""
     inner = inner or {}
     flat = flatten_dict(unfreeze(abstract), sep="/")
-    out, boxes = [], {}
+    out, boxes, others = [], {}, []
     for path, leaf in flat.items():
+        unboxed = leaf.unbox() if isinstance(leaf, meta.AxisMetadata) else leaf
+        if not is_array_like(unboxed) or is_key_array(unboxed):
+            others.append(path)
+            continue
         if isinstance(leaf, meta.AxisMetadata):
             boxes[path] = leaf
             leaf = leaf.unbox()
@@ -132,7 +150,7 @@ def specs_from_abstract(
             stack_axes=stacked,
         )
         out.append(spec)
-    return out, boxes
+    return out, boxes, others
 
 
 def unfreeze(x):
@@ -192,7 +210,9 @@ def complete(
         linen_module._context.capture_stack.append(False)
         try:
             m = model.clone(parent=scope, _deep_clone=True)
-            return getattr(m, method or "__call__")(*a, **kw)
+            if method is None or isinstance(method, str):
+                return getattr(m, method or "__call__")(*a, **kw)
+            return method(m, *a, **kw)  # as Flax: an unbound method or `lambda module, ...`
         finally:
             linen_module._context.capture_stack.pop()
 

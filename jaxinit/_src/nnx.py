@@ -5,6 +5,9 @@ Paths are the graph paths prefixed with the variable's collection (`params/linea
 modules and on abstract ones from `nnx.eval_shape` (whose variables hold ShapeDtypeStructs);
 an abstract module must have every variable covered by a rule, since no default values exist.
 
+Variables whose value is not an array (tuples sown by `self.sow`, None, Python scalars) or is a
+PRNG key are not parameters either: no rule sees them and they are kept as they are.
+
 RNG state (`nnx.RngKey`/`nnx.RngCount`, e.g. the streams an `nnx.Dropout` holds) is not a
 parameter: no rule sees it and a constructed module keeps it. An abstract module has none, so
 `rng_state` gives each key stream `fold_in(key, hash(path))` and each counter 0; the module
@@ -19,7 +22,15 @@ import re
 from flax import nnx
 
 from jaxinit._src.errors import PolicyError
-from jaxinit._src.policy import ModuleInfo, ParamSpec, simple_attrs, type_names
+from jaxinit._src.policy import (
+    ModuleInfo,
+    ParamSpec,
+    einsum_view,
+    is_array_like,
+    is_key_array,
+    simple_attrs,
+    type_names,
+)
 
 _COLLECTIONS = {"Param": "params", "BatchStat": "batch_stats", "Cache": "cache"}
 _GENERAL = ("LinearGeneral",)
@@ -39,18 +50,22 @@ def _join(path) -> str:
 def walk(module: nnx.Module):
     """(variables {path: Variable}, specs) of an NNX module graph."""
     modules: dict[str, ModuleInfo] = {}
+    nodes: dict[str, nnx.Module] = {}
     variables: dict[str, nnx.Variable] = {}
     raw = []
     for path, node in nnx.iter_graph(module):
         if isinstance(node, nnx.Module):
             modules[_join(path)] = ModuleInfo(_join(path), type_names(node), simple_attrs(node))
+            nodes[_join(path)] = node
         elif isinstance(node, nnx.Variable) and not isinstance(node, nnx.RngState):
             raw.append((path, node))
     specs = []
     for path, var in raw:
         p = collection_of(var) + "/" + _join(path)
-        variables[p] = var
         value = var.get_value()
+        if not is_array_like(value) or is_key_array(value):
+            continue  # sown tuples, None, Python scalars, PRNG keys: not parameters; kept
+        variables[p] = var
         chain = [
             modules[_join(path[:j])]
             for j in range(len(path) - 1, -1, -1)
@@ -59,14 +74,24 @@ def walk(module: nnx.Module):
         owner = chain[0] if chain else None
         shape = tuple(value.shape)
         view = None
-        if owner is not None and owner.type_name in _GENERAL and path[-1] == "kernel":
-            n_in = len(owner.attrs.get("in_features", ()) or ()) + len(
-                getattr(owner, "batch_axis", {}) or {}
-            )
-            if len(shape) > 2 and 0 < n_in < len(shape):
-                view = (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
+        if owner is not None and path[-1] == "kernel":
+            view = _kernel_view(owner, nodes[owner.path], shape)
         specs.append(ParamSpec(p, shape, value.dtype, tuple(chain), view))
     return variables, specs
+
+
+def _kernel_view(owner: ModuleInfo, node: nnx.Module, shape: tuple[int, ...]):
+    """The 2-D view Flax's LinearGeneral (and subclasses) draw their kernel in: (batch axes +
+    in_features) x out_features; Einsum kernels as Keras's EinsumDense reads them."""
+    if "Einsum" in owner.type_names:
+        return einsum_view(getattr(node, "einsum_str", None), shape)
+    if not any(t in _GENERAL for t in owner.type_names):
+        return None
+    fin = getattr(node, "in_features", ()) or ()
+    n_in = (1 if isinstance(fin, int) else len(fin)) + len(getattr(node, "batch_axis", {}) or {})
+    if len(shape) > 2 and 0 < n_in < len(shape):
+        return (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
+    return None
 
 
 def is_abstract(var: nnx.Variable) -> bool:
@@ -82,7 +107,8 @@ def check_abstract_covered(variables, decisions) -> None:
     if missing:
         raise PolicyError(
             "an abstract NNX module (from nnx.eval_shape) has no values to keep for "
-            f"{', '.join(missing)}; add rules that cover them."
+            f"{', '.join(missing)}; add rules that cover them (e.g. "
+            "jaxinit.Rule(r'cache/.*', 'zeros') for caches and counters)."
         )
 
 
@@ -112,6 +138,19 @@ def rng_state(module: nnx.Module, key) -> dict:
                 "cannot create (known: RngKey, RngCount); build the module concretely instead."
             )
     return out
+
+
+def shardings(variables: dict, decisions) -> dict | None:
+    """{path: sharding} for covered variables whose current value (array, or the
+    ShapeDtypeStruct of an abstract module) is sharded over several devices, so that the new
+    value lands with the same sharding; None when none is (the common single-device case)."""
+    from jaxinit._src.sharding import current_sharding
+
+    out = {}
+    for d in decisions:
+        if d.covered:
+            out[d.spec.path] = current_sharding(variables[d.spec.path].get_value())
+    return out if any(s is not None for s in out.values()) else None
 
 
 def write(variables, values: dict) -> None:

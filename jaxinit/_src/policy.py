@@ -52,6 +52,7 @@ from jaxinit._src.types import PRNGKey
 
 CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_size")
 FALLBACKS = ("keep", "strict")
+GROUP_FALLBACKS = ("error", "separate")
 UNUSED = ("warn", "error", "ignore")
 KERNEL_SIBLINGS = ("kernel", "weight", "w")
 RULE_FIELDS = (
@@ -65,6 +66,7 @@ RULE_FIELDS = (
     "group_member",
     "group_order",
     "group_axis",
+    "group_fallback",
     "raw_shape",
     "optional",
     "name",
@@ -132,6 +134,40 @@ class ParamSpec:
         return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
 
 
+def einsum_view(equation: Any, shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """The 2-D (fan_in, fan_out) view of an Einsum kernel (the equation's second operand), as
+    Keras's EinsumDense computes its fans (keras/src/layers/core/einsum_dense.py,
+    `_analyze_split_string`): kernel axes that appear in the output are output units (batch
+    letters included), the others are input units. A kernel whose contracted axes do not lead
+    is drawn as a (fan_in, fan_out) matrix reshaped to its shape: exact for element-wise
+    schemes, only approximately structured for orthogonal. None when the equation cannot be
+    read (no "->", not two operands, an ellipsis in the kernel, a rank mismatch)."""
+    if not isinstance(equation, str) or "->" not in equation:
+        return None
+    lhs, out = equation.replace(" ", "").split("->", 1)
+    ops = lhs.split(",")
+    if len(ops) != 2 or "..." in ops[1] or len(ops[1]) != len(shape) or len(shape) < 2:
+        return None
+    out = out.replace("...", "")
+    inputs = [d for c, d in zip(ops[1], shape) if c not in out]
+    outputs = [d for c, d in zip(ops[1], shape) if c in out]
+    if not inputs or not outputs:
+        return None
+    return (math.prod(inputs), math.prod(outputs))
+
+
+def is_key_array(value: Any) -> bool:
+    """A typed PRNG key array (or its abstract ShapeDtypeStruct): RNG state, not a parameter."""
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
+def is_array_like(value: Any) -> bool:
+    """Has a shape and a dtype: an array or a ShapeDtypeStruct (sown tuples, None, Python
+    scalars held in a variable are not)."""
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
 def simple_attrs(obj: Any) -> dict[str, Any]:
     """The attributes of a module that are plain numbers, strings or tuples of them."""
     out = {}
@@ -184,6 +220,10 @@ class Rule:
     group_member: str | None = None
     group_order: tuple[str, ...] = ()
     group_axis: int = -1
+    # When the members cannot be fused (their shapes differ off the group axis): "error", or
+    # "separate": draw each alone with its own fans (torch MultiheadAttention packs q/k/v into
+    # one (3E, E) in_proj only when kdim == vdim == E; otherwise each has its own xavier).
+    group_fallback: str = "error"
     raw_shape: bool = False  # draw in the stored shape, not the 2-D view of a DenseGeneral kernel
     optional: bool = False
     name: str | None = None
@@ -243,6 +283,8 @@ class Rule:
                 )
         if isinstance(self.group_axis, bool) or not isinstance(self.group_axis, int):
             raise PolicyError(f"{label}: group_axis must be an int, got {self.group_axis!r}.")
+        if self.group_fallback not in GROUP_FALLBACKS:
+            raise unknown("group_fallback", self.group_fallback, GROUP_FALLBACKS, where=label)
         if self.group is not None and not self.group_order:
             raise PolicyError(f"{label}: a group needs group_order (the member names in order).")
         try:
@@ -540,7 +582,7 @@ class Policy:
                 decisions.append(Decision(s, None, None, {}))
                 continue
             r = self.rules[i]
-            gid = m.expand(r.group) if r.group is not None else None
+            gid = m.expand(r.group) if r.group is not None and s.path in group_info else None
             gshape, gslice = group_info[s.path] if gid is not None else (None, None)
             shape_for_ctx = (
                 gshape if gshape is not None else (s.inner_shape if r.raw_shape else s.draw_shape)
@@ -600,6 +642,8 @@ class Policy:
             other = tuple(d for k, d in enumerate(sh) if k != ax)
             ref = tuple(d for k, d in enumerate(shapes[0]) if k != ax)
             if len(sh) != nd or other != ref or s.dtype != members[0][0].dtype:
+                if rule.group_fallback == "separate":
+                    return {}  # each member is drawn alone
                 raise ShapeError(
                     f"{rule.label}: group {gid!r} cannot fuse {s.path!r} of shape "
                     f"{sh} ({s.dtype}) with {members[0][0].path!r} of shape "
@@ -747,7 +791,7 @@ def draw(
             # which needs no compiled program at all.
             dt = jnp.dtype(d0.spec.dtype)
             host = np.full(d0.spec.shape, const, dtype=dt)
-            sh = shardings[d0.spec.path] if shardings else None
+            sh = shardings.get(d0.spec.path) if shardings else None
             out[d0.spec.path] = jax.device_put(host, sh) if sh is not None else jnp.asarray(host)
             continue
         outputs, outs_sh = [], []
@@ -757,7 +801,7 @@ def draw(
                 outputs.append((d.spec.inner_shape, ax, *d.group_slice))
             else:
                 outputs.append((d.spec.inner_shape, None, 0, 0))
-            outs_sh.append(shardings[d.spec.path] if shardings else None)
+            outs_sh.append(shardings.get(d.spec.path) if shardings else None)
         try:
             hp = _hashable(d0.hyperparameters)
             hash(hp)

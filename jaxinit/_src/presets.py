@@ -71,7 +71,8 @@ def torch_like() -> Policy:
     U(+-1/sqrt(fan_in of the kernel)); ConvTranspose fans from OUTPUT channels; Embedding N(0,1);
     RNN cells U(+-1/sqrt(H)) everywhere, with a Flax gate bias that stands for b_ih + b_hh
     drawn as the sum of two uniforms; MultiheadAttention q/k/v as one packed (3E, E) xavier
-    (bound sqrt(6/(4E))), out projection Linear default with zero bias, q/k/v biases zero;
+    (bound sqrt(6/(4E)); with kdim or vdim != E torch keeps three matrices, each its own
+    xavier), out projection Linear default with zero bias, q/k/v biases zero;
     norms ones/zeros; PReLU 0.25.
     """
     H = {"hidden_size": "ctx:hidden_size"}
@@ -105,7 +106,8 @@ def torch_like() -> Policy:
             group=r"\1/in_proj",
             group_member=r"\2",
             group_order=("query", "key", "value"),
-            name="mha packed in_proj",
+            group_fallback="separate",  # cross-attention (kdim/vdim != E): three xaviers
+            name="mha in_proj (packed when kdim = vdim = E)",
         ),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="mha biases"),
         R(ANY + r"out/kernel", "torch_kernel", MHA, name="mha out_proj"),
@@ -248,6 +250,8 @@ def flax_default() -> Policy:
             hp={"scale": 1.0, "mode": "fan_in", "distribution": "normal", "out_axis": 0},
             name="embedding",
         ),
+        # Flax's Einsum calls its kernel_init on the stored shape (fans of the last two axes).
+        R(ANY + r"kernel", "lecun_normal", "Einsum", raw_shape=True, name="einsum kernel"),
         R(ANY + r"kernel", "lecun_normal", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="kernel"),
         R(ANY + r"bias", "zeros", f"{DENSE}|{CONV}|{CONV_T}|{MHA}", name="bias"),
         *_norm_rules(prelu=0.01),

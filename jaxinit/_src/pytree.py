@@ -6,11 +6,12 @@ import jax
 
 from jaxinit._src.errors import ShapeError
 from jaxinit._src.paths import keystr
-from jaxinit._src.policy import ParamSpec
+from jaxinit._src.policy import ParamSpec, is_key_array
 
 
 def walk(tree):
-    """(leaves with paths, treedef, specs). Leaves must have `.shape` and `.dtype`."""
+    """(leaves with paths, treedef, specs). Leaves must have `.shape` and `.dtype`; PRNG key
+    leaves are kept as they are and seen by no rule."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
     specs, paths = [], []
     for kp, leaf in leaves:
@@ -23,5 +24,7 @@ def walk(tree):
                 "jaxinit.apply needs leaves with .shape and .dtype (jax or numpy arrays, "
                 "jax.ShapeDtypeStruct). Filter other leaves out of the tree first."
             )
+        if is_key_array(leaf):
+            continue  # PRNG keys are RNG state, not parameters: no rule sees them; kept
         specs.append(ParamSpec(path, tuple(leaf.shape), leaf.dtype))
     return [leaf for _, leaf in leaves], paths, treedef, specs

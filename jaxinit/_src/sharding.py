@@ -20,6 +20,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 import flax.linen as nn
+import jax
 from flax.core import meta
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -105,3 +106,26 @@ def shardings_for(
                 )
         out[path] = NamedSharding(mesh, spec)
     return out
+
+
+def current_sharding(value: Any):
+    """The sharding of an existing value (a jax.Array, or a ShapeDtypeStruct that carries one)
+    when it spans several devices; None otherwise, and for tracers (inside jit)."""
+    if isinstance(value, jax.core.Tracer):
+        return None
+    sh = getattr(value, "sharding", None)
+    if sh is None or isinstance(sh, jax.sharding.SingleDeviceSharding):
+        return None
+    if isinstance(sh, NamedSharding) and isinstance(sh.mesh, jax.sharding.AbstractMesh):
+        # An abstract module (nnx.eval_shape under jax.sharding.set_mesh): place it on the
+        # concrete mesh in context, as Flax's own jitted init would.
+        mesh = jax.sharding.get_mesh()
+        if mesh is None or getattr(mesh, "empty", True) or mesh.abstract_mesh != sh.mesh:
+            return None
+        sh = NamedSharding(mesh, sh.spec)
+    try:
+        if len(sh.device_set) <= 1:
+            return None
+    except Exception:  # a sharding without devices: nothing to place on
+        return None
+    return sh

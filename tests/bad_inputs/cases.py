@@ -538,10 +538,24 @@ case(
 case("unsigned_dtype", call("normal", (3,), jnp.uint8), SH, "normal: dtype uint8", "floating")
 case(
     "boolean_dtype",
-    call("zeros", (3, 3), jnp.bool_),
+    call("uniform", (3, 3), jnp.bool_),
     SH,
-    "zeros: dtype bool is not supported",
+    "uniform: dtype bool is not supported",
     "real floating dtype",
+    "constant fills also take integer and bool dtypes",
+)
+case(
+    "complex_dtype_constant",
+    call("ones", (3,), jnp.complex64),
+    SH,
+    "ones: dtype complex64 is not supported",
+)
+case(
+    "integer_constant_not_representable",
+    call("constant", (3,), jnp.int8, value=300.0),
+    SH,
+    "constant: value 300 cannot be held exactly by dtype int8",
+    "-128 to 127",
 )
 case(
     "complex_dtype",
@@ -909,6 +923,16 @@ case(
     "params/bias",
     "add rules that cover them",
 )
+
+case(
+    "unknown_group_fallback",
+    lambda: R(r"(.*)/(q|k)/kernel", "glorot_uniform", group=r"\1", group_order=("q", "k"),
+              group_member=r"\2", group_fallback="seperate"),
+    UN,
+    "unknown group_fallback 'seperate'",
+    "Did you mean 'separate'",
+    "Valid choices: error, separate",
+)  # fmt: skip
 
 # Keys: an int seed or a batch of keys is the usual slip; JAX alone would fail inside fold_in.
 case(

@@ -70,6 +70,36 @@ SCRIPT = textwrap.dedent(
     mem = fn.lower(key, np.uint32(1)).compile().memory_analysis()
     out["memory"] = {"temp": int(mem.temp_size_in_bytes), "output": int(mem.output_size_in_bytes),
                      "full": 4096 * 1024 * 4}
+    # NNX and pytrees: a value that is sharded stays sharded (same sharding), bit-identical to
+    # the single-device result; an abstract module under set_mesh lands sharded.
+    from flax import nnx
+    from jax.sharding import NamedSharding
+    def linear(names=("data", "model")):
+        init = nnx.initializers.lecun_normal()
+        return nnx.Linear(16, 32, rngs=nnx.Rngs(0),
+                          kernel_init=nnx.with_partitioning(init, names) if names else init)
+    single = linear(None)
+    jaxinit.init(single, key, policy="torch_like")
+    with jax.set_mesh(mesh):
+        eager = linear()
+        before = str(eager.kernel.get_value().sharding.spec)
+        jaxinit.init(eager, key, policy="torch_like")
+        abstract = nnx.eval_shape(linear)
+        jaxinit.init(abstract, key, policy="torch_like")
+    w = jax.device_put(jnp.ones((8, 16)), NamedSharding(mesh, P("model", None)))
+    tree = jaxinit.apply(jaxinit.Policy([jaxinit.Rule("w", "glorot_uniform")]), key, {"w": w})
+    ref = jaxinit.apply(jaxinit.Policy([jaxinit.Rule("w", "glorot_uniform")]), key,
+                        {"w": jnp.ones((8, 16))})
+    out["nnx"] = {
+        "before": before,
+        "eager": str(eager.kernel.get_value().sharding.spec),
+        "abstract": str(abstract.kernel.get_value().sharding.spec),
+        "eager_equal": bool(np.array_equal(eager.kernel.get_value(), single.kernel.get_value())),
+        "abstract_equal": bool(np.array_equal(abstract.kernel.get_value(),
+                                              single.kernel.get_value())),
+        "pytree": str(tree["w"].sharding.spec),
+        "pytree_equal": bool(np.array_equal(tree["w"], ref["w"])),
+    }
     print("RESULT" + json.dumps(out))
     """
 )
@@ -121,3 +151,11 @@ def test_no_device_holds_a_full_copy(result):
     # Each of the 8 devices outputs 1/8 of the parameter and needs temporaries well under it.
     assert mem["output"] == mem["full"] // 8
     assert mem["temp"] < mem["full"] // 2
+
+
+def test_nnx_and_pytree_values_keep_their_sharding(result):
+    r = result["nnx"]
+    assert r["before"] == "P('data', 'model')"
+    assert r["eager"] == r["before"] and r["abstract"] == r["before"]
+    assert r["eager_equal"] and r["abstract_equal"]
+    assert r["pytree"] == "P('model', None)" and r["pytree_equal"]

@@ -104,6 +104,61 @@ def test_mha_torch_like(table, api, e, heads):
     compare_const(table, w, "out/bias", ours["params/out/bias"], theirs["out/bias"])
 
 
+# Cross-attention with key/value inputs of another width: torch keeps q/k/v_proj_weight as
+# three matrices (kdim != E), each with its own xavier_uniform_, instead of one packed in_proj.
+CROSS = (16, 4, 24)  # (E, heads, kdim = vdim)
+
+
+@functools.lru_cache(maxsize=None)
+def torch_cross_mha(e, heads, kdim, n):
+    import torch
+
+    m = torch.nn.MultiheadAttention(e, heads, kdim=kdim, vdim=kdim)
+
+    def reset():
+        m.out_proj.reset_parameters()
+        m._reset_parameters()
+
+    d = torch_draws(m, n, seed=e + kdim, reset=reset)
+    assert "in_proj_weight" not in d  # torch really uses three matrices here
+    return {p: np.swapaxes(d[f"{p[0]}_proj_weight"], 1, 2) for p in PROJ}
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+def test_cross_attention_torch_like(table, api):
+    e, heads, kdim = CROSS
+    n = draws_needed([e * e])
+    if api == "linen":
+        m = nn.MultiHeadDotProductAttention(num_heads=heads, qkv_features=e)
+        ours = linen_draws(
+            m, (jnp.ones((1, 3, e)), jnp.ones((1, 5, kdim))), jaxinit.presets.torch_like(), n, 9
+        )
+    else:
+        ours = nnx_draws(
+            lambda: nnx.MultiHeadAttention(
+                heads, e, e, in_kv_features=kdim, decode=False, rngs=nnx.Rngs(0)
+            ),
+            jaxinit.presets.torch_like(),
+            n,
+            9,
+        )
+    theirs = torch_cross_mha(e, heads, kdim, n)
+    w = dict(layer="MultiHeadAttention", size=f"E={e} H={heads} kdim={kdim}", api=api)
+    w["preset"] = "torch_like"
+    for p in PROJ:
+        fin = e if p == "query" else kdim
+        compare(
+            table,
+            w,
+            f"{p}/kernel",
+            ours[f"params/{p}/kernel"],
+            theirs[p],
+            bound=math.sqrt(6 / (fin + e)),
+            bound_ours=ours.bound(f"params/{p}/kernel"),
+            note="kdim != E: separate xaviers",
+        )
+
+
 KERAS_SIZES = [(9, 3, 5), (64, 8, 8)]  # (embed, heads, key_dim)
 
 

@@ -270,3 +270,68 @@ def test_dense_general_tf_like(table, api, name):
         note=f"vs Keras EinsumDense('{eq}'), 2-D fans ({ni}, {no})",
     )
     compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
+
+
+# Einsum kernels are read as Keras's EinsumDense reads them: kernel axes that appear in the
+# output are output units, the others input units; torch's reference is Linear(fan_in, fan_out).
+EINSUM = {
+    # equation: (input shape (no batch), kernel shape, Keras output_shape, fan_in, fan_out)
+    "bd,dhk->bhk": ((16,), (16, 4, 8), (4, 8), 16, 32),
+    "bc,hcd->bhd": ((10,), (3, 10, 5), (3, 5), 10, 15),  # contracted axis in the middle
+}
+
+
+def _einsum_ours(api, eq, policy, n):
+    shape, kshape, _, _, _ = EINSUM[eq]
+    if api == "linen":
+        m = nn.Einsum(shape=kshape, einsum_str=eq, use_bias=False)
+        return linen_draws(m, (jnp.ones((1,) + shape),), policy, n, 3)
+    return nnx_draws(lambda: nnx.Einsum(eq, kshape, rngs=nnx.Rngs(0)), policy, n, 3)
+
+
+@functools.lru_cache(maxsize=None)
+def keras_einsum_dense(eq: str, n: int):
+    import keras
+
+    shape, _, out_shape, _, _ = EINSUM[eq]
+
+    def build():
+        layer = keras.layers.EinsumDense(eq, output_shape=out_shape, name="L")
+        layer.build((None,) + shape)
+        return layer
+
+    return keras_draws(build, n, seed=11)
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+@pytest.mark.parametrize("eq", list(EINSUM))
+def test_einsum_tf_like_and_torch_like(table, api, eq):
+    _, kshape, _, fi, fo = EINSUM[eq]
+    n = draws_needed([fi * fo])
+    ours = _einsum_ours(api, eq, jaxinit.presets.tf_like(), n)
+    theirs = keras_einsum_dense(eq, n)
+    assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:] == kshape
+    w = dict(layer="Einsum", size=eq, preset="tf_like", api=api)
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (fi + fo)),
+        bound_ours=ours.bound("params/kernel"),
+        note=f"vs Keras EinsumDense, fans ({fi}, {fo})",
+    )
+    ours = _einsum_ours(api, eq, jaxinit.presets.torch_like(), n)
+    theirs = torch_linear(fi, fo, draws_needed([fo]))
+    w = dict(layer="Einsum", size=eq, preset="torch_like", api=api)
+    compare(
+        table,
+        w,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=1 / math.sqrt(fi),
+        bound_ours=ours.bound("params/kernel"),
+        note=f"vs torch Linear({fi}, {fo})",
+    )
