@@ -164,3 +164,57 @@ def test_cross_attention_draws_separate_xaviers_and_self_attention_stays_packed(
     rows = {r.path: r for r in jaxinit.explain(cross, q, policy="torch_like").rows}
     assert rows["params/query/kernel"].group is not None
     assert rows["params/key/kernel"].bound == pytest.approx(math.sqrt(6 / (4 * 16)))
+
+
+class SharedScopeProj(nn.Module):
+    """A thin wrapper that keeps its Dense's parameters at its own level."""
+
+    def setup(self):
+        self.dense = nn.Dense(4)
+        nn.share_scope(self, self.dense)
+
+    def __call__(self, x):
+        return self.dense(x)
+
+
+def test_share_scope_owner_is_the_inner_module():
+    rows = {
+        r.path: r
+        for r in jaxinit.explain(SharedScopeProj(), jnp.ones((2, 32)), policy="torch_like").rows
+    }
+    assert (
+        rows["params/kernel"].module == "Dense" and rows["params/kernel"].scheme == "torch_kernel"
+    )
+    assert rows["params/bias"].hyperparameters == {"fan_in": 32}
+    # The wrapper's own type still matches a rule.
+    policy = Policy([Rule(r".*", "zeros", module="SharedScopeProj")], unused="error")
+    v = jaxinit.init(SharedScopeProj(), KEY, jnp.ones((2, 32)), policy=policy)
+    np.testing.assert_array_equal(v["params"]["kernel"], 0)
+
+
+def test_conv_lstm_tf_like_recurrent_kernel_is_orthogonal_as_keras_conv_lstm():
+    import keras
+
+    layer = keras.layers.ConvLSTM2D(6, 3, padding="same")
+    layer.build((None, 4, 8, 8, 3))
+    theirs = np.asarray(layer.weights[1]).reshape(-1, 24)  # recurrent_kernel (3, 3, 6, 24)
+    np.testing.assert_allclose(theirs.T @ theirs, np.eye(24), atol=1e-4)
+
+    cell = nn.ConvLSTMCell(features=6, kernel_size=(3, 3))
+    x = jnp.ones((1, 8, 8, 3))
+    carry = cell.initialize_carry(jax.random.key(0), x.shape)
+    v = jaxinit.init(cell, KEY, carry, x, policy="tf_like")["params"]
+    ours = np.asarray(v["hh"]["kernel"], np.float64).reshape(-1, 24)
+    np.testing.assert_allclose(ours.T @ ours, np.eye(24), atol=2e-5)
+    # The input kernel is glorot with Keras's conv fans (in 3*3*3, out 3*3*24).
+    bound = math.sqrt(6 / (27 + 216))
+    k = np.abs(np.asarray(v["ih"]["kernel"]))
+    assert k.max() <= bound and k.max() > 0.9 * bound  # 648 draws: P(max < 0.9b) = 0.9**648
+    np.testing.assert_array_equal(v["hh"]["bias"], 0)
+
+
+def test_a_preset_applied_to_a_plain_pytree_warns_that_it_changed_nothing():
+    params = nn.Dense(4).init(KEY, jnp.ones((1, 3)))  # a plain dict: no module types
+    with pytest.warns(jaxinit.UnusedRuleWarning, match="covered none of the 2 leaves"):
+        out = jaxinit.apply("torch_like", KEY, params)
+    np.testing.assert_array_equal(out["params"]["kernel"], params["params"]["kernel"])

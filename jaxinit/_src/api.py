@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import flax.linen as nn
@@ -15,7 +16,7 @@ from jaxinit._src import pytree as pytree_lib
 from jaxinit._src import sharding as sharding_lib
 from jaxinit._src.config import load_policy
 from jaxinit._src.errors import JaxinitError
-from jaxinit._src.policy import Policy, Resolution, draw
+from jaxinit._src.policy import Policy, Resolution, UnusedRuleWarning, draw
 from jaxinit._src.report import Explanation, PolicyDiff, diff_rows, explain_rows
 from jaxinit._src.types import PRNGKey
 
@@ -135,6 +136,19 @@ def apply(policy: Any, key: PRNGKey, tree: Any) -> Any:
     policy = _policy(policy)
     leaves, paths, treedef, specs = pytree_lib.walk(tree)
     res = policy.resolve(specs)
+    typed = [r for r in policy.rules if r.module is not None]
+    if specs and typed and not any(d.covered for d in res.decisions):
+        # Presets match by module type, which a plain pytree does not carry: without this a
+        # preset applied to a Linen params dict would silently change nothing.
+        warnings.warn(
+            f"policy{' ' + repr(policy.name) if policy.name else ''} covered none of the "
+            f"{len(specs)} leaves of this pytree (first: {specs[0].path!r}), so nothing was "
+            f"re-initialized. {len(typed)} of its rules match by module type (all preset "
+            "rules do), which plain pytrees lack: use jaxinit.init(model, key, *inputs, "
+            "policy=...) on the module, or path rules.",
+            UnusedRuleWarning,
+            stacklevel=2,
+        )
     by_path = dict(zip(paths, leaves))
     sh = {d.spec.path: sharding_lib.current_sharding(by_path[d.spec.path]) for d in res.decisions}
     sh = sh if any(s is not None for s in sh.values()) else None  # keep a sharded leaf sharded

@@ -77,6 +77,15 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
             p = "/".join(m.scope.path)
             if p not in modules:
                 modules[p] = _module_info(m)
+            elif m.__class__.__name__ not in modules[p].type_names:
+                # `nn.share_scope(wrapper, inner)`: two modules own one scope; the one seen
+                # later is the inner one that creates the variables: it becomes the owner and
+                # the wrapper's types stay matchable.
+                info, old = _module_info(m), modules[p]
+                names = info.type_names + tuple(
+                    t for t in old.type_names if t not in info.type_names
+                )
+                modules[p] = ModuleInfo(p, names, {**old.attrs, **info.attrs})
         out = next_fun(*a, **kw)
         if m.scope is not None:
             p = "/".join(m.scope.path)

@@ -170,6 +170,10 @@ def tf_like(attention_fans: str = "2d") -> Policy:
         # SimpleRNN.
         R(ANY + r"(i|dense_i)/kernel", "glorot_uniform", f"{GRU}|{SIMPLE}", name="rnn kernel"),
         R(ANY + r"(h|dense_h)/kernel", "orthogonal", f"{GRU}|{SIMPLE}", name="rnn recurrent"),
+        # ConvLSTMCell (Keras ConvLSTM2D): orthogonal recurrent kernel over its (k*k*H, 4H)
+        # flattening; the input kernel glorot with conv fans; zero biases (Flax's cell adds the
+        # +1 forget bias itself, so zeros give Keras's unit forget bias).
+        R(ANY + r"hh/kernel", "orthogonal", "ConvLSTMCell", name="convlstm recurrent"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="other cell weights"),
         # Attention: glorot on each projection, zero biases.
