@@ -30,6 +30,7 @@ _RULE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "scheme": ((str,), "a registry name"),
     "hyperparameters": ((dict,), "a mapping"),
     "module": ((str, type(None)), "a regex string or null"),
+    "module_attrs": ((dict, type(None)), "a mapping of attribute name to value, or null"),
     "rank": ((int, type(None)), "an integer or null"),
     "shape": ((list, tuple, type(None)), "a list of integers/nulls or null"),
     "group": ((str, type(None)), "a template string or null"),

@@ -60,6 +60,7 @@ RULE_FIELDS = (
     "scheme",
     "hyperparameters",
     "module",
+    "module_attrs",
     "rank",
     "shape",
     "group",
@@ -214,6 +215,9 @@ class Rule:
     scheme: str
     hyperparameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     module: str | None = None
+    # Attribute values the owning (innermost) module must have, e.g. {"transpose_kernel": True}
+    # for a ConvTranspose whose kernel stores in/out swapped.
+    module_attrs: Mapping[str, Any] | None = None
     rank: int | None = None
     shape: tuple[int | None, ...] | None = None
     group: str | None = None
@@ -244,6 +248,16 @@ class Rule:
         except re.error as e:
             raise PolicyError(f"{label}: invalid module regex {self.module!r}: {e}.") from None
         object.__setattr__(self, "_module_regex", mod)
+        if self.module_attrs is not None:
+            if not isinstance(self.module_attrs, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, (bool, int, float, str, type(None)))
+                for k, v in self.module_attrs.items()
+            ):
+                raise PolicyError(
+                    f"{label}: module_attrs must map attribute names to plain values "
+                    f"(bool, number, string, None), got {self.module_attrs!r}."
+                )
+            object.__setattr__(self, "module_attrs", dict(self.module_attrs))
         if not isinstance(self.hyperparameters, Mapping):
             raise PolicyError(
                 f"{label}: hyperparameters must be a mapping, got {self.hyperparameters!r}."
@@ -319,6 +333,13 @@ class Rule:
         if self._module_regex is not None:
             if not any(
                 self._module_regex.fullmatch(t) for mi in spec.modules for t in mi.type_names
+            ):
+                return None
+        if self.module_attrs:
+            owner = spec.modules[0] if spec.modules else None
+            if owner is None or any(
+                k not in owner.attrs or owner.attrs[k] != v or type(owner.attrs[k]) is not type(v)
+                for k, v in self.module_attrs.items()
             ):
                 return None
         # Rank and shape are those the module created (a layer stacked by nn.scan matches the

@@ -113,13 +113,30 @@ def torch_like() -> Policy:
         R(ANY + r"out/kernel", "torch_kernel", MHA, name="mha out_proj"),
         # Embedding.
         R(ANY + r"embedding", "torch_embedding", EMBED, name="embedding"),
-        # Transposed conv: torch's fan_in is the OUTPUT channels (Flax out_axis).
+        # Transposed conv: torch's fan_in is the OUTPUT channels (Flax out_axis; with
+        # transpose_kernel=True Flax stores (..., out, in), so the output axis is -2).
+        R(
+            ANY + r"kernel",
+            "torch_kernel",
+            CONV_T,
+            hp={"in_axis": -2, "out_axis": -1},
+            module_attrs={"transpose_kernel": True},
+            name="conv_transpose kernel (transpose_kernel=True)",
+        ),
         R(
             ANY + r"kernel",
             "torch_kernel",
             CONV_T,
             hp={"in_axis": -1, "out_axis": -2},
             name="conv_transpose kernel",
+        ),
+        R(
+            ANY + r"bias",
+            "torch_bias",
+            CONV_T,
+            hp={"fan_in": "ctx:kernel_fan_in"},
+            module_attrs={"transpose_kernel": True},
+            name="conv_transpose bias (transpose_kernel=True)",
         ),
         R(
             ANY + r"bias",
@@ -280,6 +297,16 @@ def haiku_like() -> Policy:
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]*kernel", "variance_scaling", CELLS, hp=tn, name="rnn kernels"),
         R(ANY + r"embedding", "truncated_normal", EMBED, hp={"stddev": 1.0}, name="embedding"),
+        # Haiku's transposed conv takes fan_in from its input channels: the last axis when
+        # Flax stores the kernel transposed.
+        R(
+            ANY + r"kernel",
+            "variance_scaling",
+            CONV_T,
+            hp={**tn, "in_axis": -1, "out_axis": -2},
+            module_attrs={"transpose_kernel": True},
+            name="conv_transpose kernel (transpose_kernel=True)",
+        ),
         R(
             ANY + r"kernel",
             "variance_scaling",

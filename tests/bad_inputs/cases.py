@@ -925,6 +925,13 @@ case(
 )
 
 case(
+    "module_attrs_not_plain",
+    lambda: R(r".*", "zeros", module_attrs={"features": [1, 2]}),
+    PO,
+    "module_attrs must map attribute names to plain values",
+    "{'features': [1, 2]}",
+)
+case(
     "unknown_group_fallback",
     lambda: R(r"(.*)/(q|k)/kernel", "glorot_uniform", group=r"\1", group_order=("q", "k"),
               group_member=r"\2", group_fallback="seperate"),

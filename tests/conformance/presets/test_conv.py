@@ -203,6 +203,40 @@ def test_conv_transpose_torch_like(table, api, name):
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
+def test_conv_transpose_transpose_kernel_torch_like(table, api):
+    """`transpose_kernel=True` stores (kh, kw, out, in): torch's fan_in is still out * rf."""
+    name = "convT2d 8->16 k3x3"
+    cin, cout, k = CONVT[name]
+    n = draws_needed([cout])
+    policy = jaxinit.presets.torch_like()
+    if api == "linen":
+        m = nn.ConvTranspose(cout, k, transpose_kernel=True)
+        ours = linen_draws(m, (jnp.ones((1, 7, 7, cin)),), policy, n, 4)
+    else:
+        ours = nnx_draws(
+            lambda: nnx.ConvTranspose(cin, cout, k, transpose_kernel=True, rngs=nnx.Rngs(0)),
+            policy,
+            n,
+            4,
+        )
+    assert ours["params/kernel"].shape[1:] == (*k, cout, cin)
+    theirs = torch_convt(name, draws_needed([cout]))
+    fan_in = cout * _rf(k)
+    w = dict(layer="ConvTranspose(transpose_kernel)", size=name, preset="torch_like", api=api)
+    for p in ("kernel", "bias"):
+        compare(
+            table,
+            w,
+            p,
+            ours["params/" + p],
+            theirs[p],
+            bound=1 / math.sqrt(fan_in),
+            bound_ours=ours.bound("params/" + p),
+            note=f"kernel stored (kh, kw, out, in); fan_in {fan_in}",
+        )
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
 @pytest.mark.parametrize("name", list(CONVT))
 def test_conv_transpose_tf_like(table, api, name):
     cin, cout, k = CONVT[name]
