@@ -218,3 +218,12 @@ def test_a_preset_applied_to_a_plain_pytree_warns_that_it_changed_nothing():
     with pytest.warns(jaxinit.UnusedRuleWarning, match="covered none of the 2 leaves"):
         out = jaxinit.apply("torch_like", KEY, params)
     np.testing.assert_array_equal(out["params"]["kernel"], params["params"]["kernel"])
+
+
+def test_explain_shows_the_fans_a_scheme_really_uses_for_depthwise_convs():
+    m = nn.Conv(48, (3, 3), feature_group_count=16)  # depthwise, multiplier 3
+    row = {r.path: r for r in jaxinit.explain(m, jnp.ones((1, 8, 8, 16)), policy="tf_like").rows}
+    kernel = row["params/kernel"]
+    # Keras DepthwiseConv2D kernel (3, 3, 16, 3): fans (16 * 9, 3 * 9).
+    assert (kernel.fan_in, kernel.fan_out) == (144, 27)
+    assert kernel.bound == pytest.approx(math.sqrt(6 / (144 + 27)))

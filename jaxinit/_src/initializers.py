@@ -1272,12 +1272,14 @@ def keras_conv_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
             f"keras_conv_glorot_uniform: groups={groups!r} must be a positive integer."
         )
 
-    def limit(shape):
+    def fans(shape):
         rf = math.prod(shape[:-2])
         if shape[-2] == 1 and groups > 1:
-            fi, fo = groups * rf, shape[-1] // groups * rf
-        else:
-            fi, fo = shape[-2] * rf, shape[-1] * rf
+            return groups * rf, shape[-1] // groups * rf
+        return shape[-2] * rf, shape[-1] * rf
+
+    def limit(shape):
+        fi, fo = fans(shape)
         return math.sqrt(6.0 / (fi + fo))
 
     def check(shape):
@@ -1287,7 +1289,7 @@ def keras_conv_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
                 f"by groups={groups}."
             )
 
-    return make_initializer(
+    init = make_initializer(
         "keras_conv_glorot_uniform",
         lambda key, shape, cd: limit(shape) * rand_uniform(key, shape, cd, -1.0, 1.0),
         hyperparameters={"groups": groups},
@@ -1295,6 +1297,8 @@ def keras_conv_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
         min_rank=3,
         check=check,
     )
+    init.fans = fans  # the explain table shows the fans the scheme uses, not generic ones
+    return init
 
 
 @register("unit_forget_bias", aliases=("keras_lstm_bias",), family="layer_default")

@@ -905,7 +905,10 @@ def stats_of(d: Decision):
     hp = d.hyperparameters
     axes = {k: hp[k] for k in ("in_axis", "out_axis", "batch_axis") if hp.get(k) is not None}
     try:
-        fans = fans_lib.compute_fans(d.sample_shape, scheme="explain", **axes)
+        if hasattr(init, "fans"):  # a scheme with its own fan rule (Keras depthwise)
+            fans = tuple(float(f) for f in init.fans(tuple(d.sample_shape)))
+        else:
+            fans = fans_lib.compute_fans(d.sample_shape, scheme="explain", **axes)
     except ShapeError:
         fans = None
     if isinstance(hp.get("fan_in"), (int, float)) or isinstance(hp.get("fan_out"), (int, float)):
