@@ -262,7 +262,8 @@ def test_explain_rows_dense_conv_conv_transpose(explained):
 
     check("params/cnn/hidden/kernel", "Dense", (144, 512), 144, 512, 1 / 12)
     assert explained["params/cnn/hidden/kernel"].scheme == "torch_kernel"
-    assert explained["params/cnn/hidden/kernel"].rule == "#13 kernel"
+    idx = [r.name for r in jaxinit.presets.torch_like().rules].index("kernel")
+    assert explained["params/cnn/hidden/kernel"].rule == f"#{idx} kernel"
     check("params/cnn/hidden/bias", "Dense", (512,), 144, None, 1 / 12)
     assert explained["params/cnn/hidden/bias"].hyperparameters == {"fan_in": 144.0}
     check("params/cnn/stem/kernel", "Conv", (3, 3, 3, 16), 27, 144, 1 / math.sqrt(27))

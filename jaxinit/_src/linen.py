@@ -69,6 +69,7 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
     module saw}). Inside a lifted transform (`nn.scan`, `nn.vmap`) a module sees one slice of
     a stacked variable; comparing the two shapes finds the stack axes."""
     modules: dict[str, ModuleInfo] = {}
+    owners: dict[str, nn.Module] = {}
     inner: dict[str, tuple[int, ...]] = {}
 
     def interceptor(next_fun, a, kw, context):
@@ -77,10 +78,13 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
             p = "/".join(m.scope.path)
             if p not in modules:
                 modules[p] = _module_info(m)
-            elif m.__class__.__name__ not in modules[p].type_names:
-                # `nn.share_scope(wrapper, inner)`: two modules own one scope; the one seen
-                # later is the inner one that creates the variables: it becomes the owner and
-                # the wrapper's types stay matchable.
+                owners[p] = m
+            elif getattr(m, "parent", None) is owners[p] and m is not owners[p]:
+                # `nn.share_scope(wrapper, inner)`: a child shares its parent's scope and
+                # creates the variables: it becomes the owner and the wrapper's types stay
+                # matchable. (Other modules seen at a known path, such as a cell's
+                # `initialize_carry` under a temporary root scope, are not owners.)
+                owners[p] = m
                 info, old = _module_info(m), modules[p]
                 names = info.type_names + tuple(
                     t for t in old.type_names if t not in info.type_names
