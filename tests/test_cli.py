@@ -117,15 +117,45 @@ def test_input_shape_overrides(capsys):
             "bad --input-shape '1,-8'",
         ),
         (["diff", "--config", "torch_like", "--model", MODEL], "diff needs --config exactly twice"),
+        (
+            ["explain", "--config", "torch_like", "--model", MODEL, "--input-dtype", "foo"],
+            "bad --input-dtype 'foo'",
+        ),
+        # argparse's own syntax errors: one line too (no usage block).
+        (["explain", "--model", MODEL], "the following arguments are required: --config"),
+        (["explain", "--config", "torch_like", "--model", MODEL, "--bogus"], "--bogus"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(capsys, argv, message):
-    rc, out, err = run(capsys, *argv)
+    rc, out, err = run_exit(capsys, *argv)
     assert rc == 2
     assert out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"jaxinit {argv[0]}: error: ")
+    assert len(lines) == 1
+    assert lines[0].startswith((f"jaxinit {argv[0]}: error: ", "jaxinit: error: "))
     assert message in lines[0]
+
+
+def run_exit(capsys, *argv):
+    """argparse errors end in SystemExit(2) from parse_args."""
+    try:
+        return run(capsys, *argv)
+    except SystemExit as e:
+        out = capsys.readouterr()
+        return e.code, out.out, out.err
+
+
+def test_output_piped_into_head_is_not_an_error():
+    """`jaxinit list | head -1` used to end in a BrokenPipeError traceback (exit 1)."""
+    p = subprocess.run(
+        f"{sys.executable} -m jaxinit list | head -1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr and p.stdout.startswith("name")
 
 
 def test_config_without_get_config(capsys, tmp_path):

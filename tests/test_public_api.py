@@ -43,3 +43,22 @@ def test_ruff(args):
     dirs = ["jaxinit", "tests", "configs", "examples", "benchmarks"]
     p = subprocess.run([ruff, *args, *dirs], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_readme_python_blocks_run_in_order(capsys):
+    """Every ```python block of README.md runs, in order, in one namespace (the quick start
+    defines the model later blocks use), and does what its comments say."""
+    import math
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3
+    ns: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"README.md python block {i + 1}", "exec"), ns)
+    assert "params/hidden/kernel" in capsys.readouterr().out  # the explain table printed
+    hidden = ns["variables"]["params"]["hidden"]["kernel"]  # block 3: sharded torch_like init
+    assert 0 < float(abs(hidden).max()) <= 1 / math.sqrt(784)
+    assert ns["policy"].variables["out_std"] == 0.02 / (2 * 12) ** 0.5  # block 2

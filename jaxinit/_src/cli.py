@@ -80,13 +80,15 @@ def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32")
             f"bad --model {spec!r}: module {mod_name!r} has no factory {fn_name!r}."
             f"{did_you_mean(fn_name, names)}"
         )
+    try:  # checked whether or not --input-shape is given (it used to pass silently)
+        dtype = jnp.dtype(input_dtype)
+    except TypeError:
+        raise UsageError(
+            f"bad --input-dtype {input_dtype!r}: not a dtype (e.g. float32, int32)."
+        ) from None
     out = factory()
     model, inputs = (out[0], tuple(out[1:])) if isinstance(out, tuple) else (out, ())
     if input_shape is not None:
-        try:
-            dtype = jnp.dtype(input_dtype)
-        except TypeError:
-            raise UsageError(f"bad --input-dtype {input_dtype!r}.") from None
         inputs = (jnp.zeros(parse_shape(input_shape), dtype),)
     import flax.linen as nn
 
@@ -114,17 +116,24 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-dtype", default="float32")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its syntax errors on ONE line (and exit 2), as every other error here."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jaxinit",
         description="See and use jaxinit policies.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="the registry with formulas and sources")
     p = sub.add_parser("explain", help="the decision for every parameter of a model")
-    p.add_argument("--config", required=True, help="preset, .py config or .json policy")
+    p.add_argument("--config", required=True, help="preset name, .py config, .json or .yaml policy")
     _add_model_args(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = sub.add_parser("diff", help="where two policies disagree on a model")
@@ -151,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     model, inputs = load_model(args.model, args.input_shape, args.input_dtype)
     try:
         return _run_on_model(args, policies, model, inputs)
-    except JaxinitError:
+    except (JaxinitError, BrokenPipeError):
         raise
     except Exception as e:  # the model itself rejected the input (shape, dtype, ...)
         shapes = ", ".join(str(tuple(getattr(x, "shape", ()))) for x in inputs)
@@ -184,9 +193,14 @@ def _run_on_model(args, policies, model, inputs) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)  # argparse itself exits 2 on bad syntax
+    args = parser.parse_args(argv)  # one line and exit 2 on bad syntax (_Parser.error)
     try:
         return run(args)
+    except BrokenPipeError:
+        # Output piped into `head`: the reader left; not an error of ours (Python's docs recipe:
+        # point stdout at devnull so the interpreter's final flush does not fail again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UsageError, JaxinitError) as e:
         print(f"jaxinit {args.command}: error: {e}", file=sys.stderr)
         return 2

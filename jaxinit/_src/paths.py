@@ -4,11 +4,12 @@ Paths are "/"-joined with no leading slash, as `flax.traverse_util.flatten_dict(
 (`params/encoder/Dense_0/kernel`). The first component of a Linen or NNX path is the variable
 collection (`params`, `batch_stats`, ...), so one policy reads the same on both.
 
-Key guarantee: the key of a parameter is `fold_in(root_key, h(path))` where `h` is the first
-32 bits of the BLAKE2b digest of the UTF-8 path (stable across processes, unlike Python's salted
-`hash`). A parameter's values therefore depend only on the root key and its own path: adding,
-removing or renaming another parameter changes nothing else, eagerly, under `jit`, and in any
-process. A fused group (several parameters drawn as one matrix) uses the key of its group id.
+Key guarantee: the key of a parameter is `fold_in(root_key, h(path))` where `h` is the 4-byte
+BLAKE2b digest (`digest_size=4`, read little-endian) of the UTF-8 path (stable across
+processes, unlike Python's salted `hash`). A parameter's values therefore depend only on the
+root key and its own path: adding, removing or renaming another parameter changes nothing else,
+eagerly, under `jit`, and in any process. A fused group (several parameters drawn as one
+matrix) uses the key of its group id.
 """
 
 from __future__ import annotations
