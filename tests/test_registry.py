@@ -377,6 +377,12 @@ def unif(key=KEY, shape=SHAPE):
     return jax.random.uniform(key, shape, F32, -1.0, 1.0)
 
 
+def tn_tails(key=KEY, shape=SHAPE, lo=-2.0, hi=2.0):
+    from jaxinit._src.initializers import rand_truncated_normal_tails
+
+    return rand_truncated_normal_tails(key, lo, hi, shape, F32)
+
+
 def tn(key=KEY, shape=SHAPE, lo=-2.0, hi=2.0):
     return jax.random.truncated_normal(key, lo, hi, shape, F32)
 
@@ -477,13 +483,14 @@ def close(a, b, rtol=1e-6):
             lambda: 0.5 * tn(lo=-1.0, hi=3.0),
         ),
         ("keras_truncated_normal", {"mean": 1.0}, lambda: 1.0 + 0.05 * tn()),
-        # torch trunc_normal_: ABSOLUTE bounds a, b -> std units (a - mean)/std, (b - mean)/std
+        # torch trunc_normal_: ABSOLUTE bounds a, b -> std units (a - mean)/std, (b - mean)/std,
+        # drawn by the tail-exact sampler (conformance: tests/conformance/test_init_functions.py)
         (
             "trunc_normal",
             {"mean": 0.5, "std": 2.0, "a": -1.0, "b": 4.0},
-            lambda: 0.5 + 2.0 * tn(lo=-0.75, hi=1.75),
+            lambda: 0.5 + 2.0 * tn_tails(lo=-0.75, hi=1.75),
         ),
-        ("trunc_normal", {"std": 0.02}, lambda: 0.02 * tn(lo=-100.0, hi=100.0)),
+        ("trunc_normal", {"std": 0.02}, lambda: 0.02 * tn_tails(lo=-100.0, hi=100.0)),
         (
             "uniform_unit_scaling",
             {"factor": 2.0},
@@ -885,3 +892,18 @@ def test_keras_depthwise_glorot_uniform_fans():
     shape = (3, 3, 4, 8)
     w = jaxinit.get("keras_conv_glorot_uniform", groups=4)(KEY, shape, F32)
     close(w, jax.nn.initializers.glorot_uniform()(KEY, shape, F32))
+
+
+def test_bounded_draws_that_fit_float16_are_not_rejected_as_overflowing():
+    """torch's uniform_(-3e4, 3e4) and Keras's RandomUniform(-3e4, 3e4) fill float16; the
+    overflow check used an 8-sigma envelope even for bounded supports and refused them."""
+    for name, hp in (
+        ("uniform_", {"low": -3e4, "high": 3e4}),
+        ("RandomUniform", {"minval": -3e4, "maxval": 3e4}),
+        ("uniform_", {"low": 0.0, "high": 25000.0}),
+    ):
+        x = jaxinit.get(name, **hp)(KEY, (4096,), jnp.float16)
+        assert x.dtype == jnp.float16 and bool(jnp.isfinite(x).all())
+        assert float(jnp.abs(x).max()) > 0.9 * max(abs(v) for v in hp.values())
+    with pytest.raises(jaxinit.ShapeError, match="overflows float16"):
+        jaxinit.get("uniform_", low=-1e5, high=1e5)(KEY, (3,), jnp.float16)

@@ -157,6 +157,34 @@ def rand_truncated_normal(key, lower, upper, shape, cd):
     )
 
 
+def rand_truncated_normal_tails(key, lower, upper, shape, cd):
+    """A standard normal truncated to [lower, upper] by inverse-CDF sampling that stays exact
+    in the tails, for torch's `trunc_normal_` (bounds often far out: std=0.02 with a, b = +-2 is
+    +-100 sigma). `jax.random.truncated_normal` maps erf(+-100/sqrt(2)) to +-1 in float32, so a
+    uniform draw of exactly 0 becomes erfinv(-1) = -inf, clipped to the bound: about one value
+    in 2**23 sat at -100 sigma (torch >= 2.12 samples by rejection and never does), and windows
+    far in one tail ([4.5, 5.5]) came out as a few hundred distinct values. Here the window is
+    mirrored into the lower tail, where Phi has full relative precision in float32, the
+    uniform is shifted into the open (0, 1), and `ndtri` inverts; `lower`/`upper` are Python
+    floats, so the mirroring is decided at build time."""
+    flip = lower >= 0.0
+    lo, hi = (-upper, -lower) if flip else (lower, upper)
+    p_lo, p_hi = _phi_cdf(lo), _phi_cdf(hi)
+
+    def sample(k, sh, d):
+        u = jax.random.uniform(k, sh, d) + jnp.asarray(2.0**-25, d)  # in (0, 1), symmetric
+        z = jax.scipy.special.ndtri(jnp.asarray(p_lo, d) + jnp.asarray(p_hi - p_lo, d) * u)
+        z = jnp.clip(z, lo, hi)
+        return -z if flip else z
+
+    return _draw(sample, key, shape, cd)
+
+
+def _phi_cdf(x: float) -> float:
+    """Phi(x) in float64 on the host, accurate in the lower tail (erfc, no cancellation)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0)) if math.isfinite(x) else float(x > 0)
+
+
 # Normal draws in float32 stay within about 5.5 sigma; 8 sigma is a safe envelope.
 _SIGMA_ENVELOPE = 8.0
 
@@ -166,10 +194,15 @@ def _check_overflow(scheme: str, st: Stats | None, dtype: Any) -> None:
     `fan_in=` override giving std 1e150) used to return Inf/NaN silently; reject them here."""
     if st is None:
         return
-    reach = abs(st.mean) + _SIGMA_ENVELOPE * st.std
-    for b in (st.low, st.high):
-        if math.isfinite(b):
-            reach = max(reach, abs(b))
+    if math.isfinite(st.low) and math.isfinite(st.high):
+        # Bounded support: the bounds are the reach (uniform_(-3e4, 3e4) fits float16, as in
+        # torch and Keras; an 8-sigma envelope around it would not).
+        reach = max(abs(st.low), abs(st.high))
+    else:
+        reach = abs(st.mean) + _SIGMA_ENVELOPE * st.std
+        for b in (st.low, st.high):
+            if math.isfinite(b):
+                reach = max(reach, abs(b))
     # Sampling happens in the compute dtype; the result is cast to `dtype`: both must hold it.
     limit = min(float(jnp.finfo(dtype).max), float(jnp.finfo(compute_dtype(dtype)).max))
     if not reach <= limit:
@@ -255,7 +288,11 @@ def _uniform_stats(low: float, high: float) -> Stats:
 
 
 def _truncnorm_std(lo: float, hi: float) -> tuple[float, float]:
-    """Mean and std of a standard normal truncated to [lo, hi] (closed form)."""
+    """Mean and std of a standard normal truncated to [lo, hi] (closed form; a window in the
+    upper tail is mirrored so that its mass is computed without cancellation)."""
+    if lo >= 0.0:
+        m, sd = _truncnorm_std(-hi, -lo)
+        return -m, sd
     phi = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # noqa: E731
     cdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
     z = cdf(hi) - cdf(lo)
@@ -268,23 +305,30 @@ def _truncnorm_std(lo: float, hi: float) -> tuple[float, float]:
 
 
 def truncated_mass(lo: float, hi: float) -> float:
-    """Probability mass of a standard normal inside [lo, hi]."""
-    cdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
-    return cdf(hi) - cdf(lo)
+    """Probability mass of a standard normal inside [lo, hi] (mirrored into the lower tail
+    when the window lies in the upper one, so far windows do not cancel to 0)."""
+    if lo >= 0.0:
+        lo, hi = -hi, -lo
+    return _phi_cdf(hi) - _phi_cdf(lo)
 
 
 # Smallest truncation mass we sample from: below it float32 inverse-CDF sampling degenerates.
 MIN_TRUNCATED_MASS = 1e-6
+# torch's trunc_normal_ is sampled in the mirrored lower tail (rand_truncated_normal_tails),
+# exact as long as Phi stays a normal float32.
+MIN_TRUNCATED_MASS_TAILS = 1e-30
 
 
-def _check_truncation(scheme: str, lo: float, hi: float, what: str) -> None:
+def _check_truncation(
+    scheme: str, lo: float, hi: float, what: str, min_mass: float = MIN_TRUNCATED_MASS
+) -> None:
     if not lo < hi:
         raise HyperparameterError(f"{scheme}: {what} must satisfy lower < upper, got {lo} >= {hi}.")
     mass = truncated_mass(lo, hi)
-    if mass < MIN_TRUNCATED_MASS:
+    if mass < min_mass:
         raise HyperparameterError(
             f"{scheme}: the truncation interval [{lo:g}, {hi:g}] (in std units) holds only "
-            f"{mass:.3g} of the normal's mass (need >= {MIN_TRUNCATED_MASS:g}); "
+            f"{mass:.3g} of the normal's mass (need >= {min_mass:g}); "
             "the bounds exclude (almost) all of the distribution."
         )
 
@@ -578,17 +622,20 @@ def torch_embedding(padding_idx: int | None = None) -> Callable[..., Array]:
 
 
 def _truncated(
-    scheme: str, mean: float, std: float, lo: float, hi: float, hp: dict
+    scheme: str, mean: float, std: float, lo: float, hi: float, hp: dict, tails: bool = False
 ) -> Callable[..., Array]:
-    """mean + std * TN(lo, hi): a standard normal truncated to [lo, hi] (std units)."""
+    """mean + std * TN(lo, hi): a standard normal truncated to [lo, hi] (std units).
+    `tails`: the tail-exact sampler (torch's trunc_normal_), else JAX's own (bit-identical to
+    `jax.nn.initializers` for the JAX/Keras schemes)."""
 
     def stats(shape):
         m, s = _truncnorm_std(lo, hi)
         return Stats(mean + std * m, std * s, mean + std * lo, mean + std * hi)
 
+    rand = rand_truncated_normal_tails if tails else rand_truncated_normal
     return make_initializer(
         scheme,
-        lambda key, shape, cd: mean + std * rand_truncated_normal(key, lo, hi, shape, cd),
+        lambda key, shape, cd: mean + std * rand(key, lo, hi, shape, cd),
         hyperparameters=hp,
         stats=stats,
     )
@@ -644,9 +691,9 @@ def trunc_normal(
     if not a < b:
         raise HyperparameterError(f"trunc_normal: a={a} >= b={b}; need a < b.")
     lo, hi = (a - mean) / std, (b - mean) / std
-    _check_truncation("trunc_normal", lo, hi, "the bounds (a, b)")
+    _check_truncation("trunc_normal", lo, hi, "the bounds (a, b)", MIN_TRUNCATED_MASS_TAILS)
     hp = {"mean": mean, "std": std, "a": a, "b": b}
-    return _truncated("trunc_normal", float(mean), float(std), lo, hi, hp)
+    return _truncated("trunc_normal", float(mean), float(std), lo, hi, hp, tails=True)
 
 
 # --------------------------------------------------------------------------------------------
