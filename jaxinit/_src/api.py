@@ -116,7 +116,9 @@ def init(
         # the (asynchronously dispatched) draw runs leaves the module untouched.
         rngs = nnx_lib.rng_state(target, key)
         # Values land with the sharding the old ones had (an eagerly sharded module stays so).
-        sh = nnx_lib.shardings(variables, res.decisions)
+        sh = sharding_lib.current_shardings(
+            {p: v.get_value() for p, v in variables.items()}, res.decisions
+        )
         drawn = jax.block_until_ready(draw(res.decisions, key, shardings=sh))
         nnx_lib.write(variables, drawn)
         for var, value in rngs.values():
@@ -149,9 +151,8 @@ def apply(policy: Any, key: PRNGKey, tree: Any) -> Any:
             UnusedRuleWarning,
             stacklevel=2,
         )
-    by_path = dict(zip(paths, leaves))
-    sh = {d.spec.path: sharding_lib.current_sharding(by_path[d.spec.path]) for d in res.decisions}
-    sh = sh if any(s is not None for s in sh.values()) else None  # keep a sharded leaf sharded
+    # A sharded leaf keeps its sharding.
+    sh = sharding_lib.current_shardings(dict(zip(paths, leaves)), res.decisions)
     drawn = draw(res.decisions, key, shardings=sh)
     new = [drawn.get(p, leaf) for p, leaf in zip(paths, leaves)]
     return jax.tree_util.tree_unflatten(treedef, new)

@@ -11,7 +11,6 @@ Flax creates only the missing ones (their initializers are never called for cove
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 
 import flax.linen as nn
@@ -22,16 +21,14 @@ from flax.linen import module as linen_module
 from flax.traverse_util import flatten_dict, unflatten_dict
 
 from jaxinit._src.errors import PolicyError
+from jaxinit._src.paths import is_key_array
 from jaxinit._src.policy import (
     ModuleInfo,
     ParamSpec,
-    einsum_view,
     is_array_like,
-    is_key_array,
+    kernel_view,
     type_names,
 )
-
-_GENERAL = ("DenseGeneral", "LinearGeneral")
 
 
 def _module_info(m: nn.Module) -> ModuleInfo:
@@ -48,20 +45,13 @@ def _module_info(m: nn.Module) -> ModuleInfo:
 
 
 def _view_shape(shape: tuple[int, ...], owner: ModuleInfo | None, name: str):
-    """Flax DenseGeneral flattens its kernel to 2-D before calling kernel_init; an Einsum
-    kernel is read as Keras's EinsumDense reads it (see `einsum_view`)."""
+    """The kernel's 2-D view (`kernel_view`): DenseGeneral's input axes are `axis` plus
+    `batch_dims`."""
     if owner is None or name != "kernel":
         return None
-    if "Einsum" in owner.type_names:
-        return einsum_view(owner.attrs.get("einsum_str"), shape)
-    if not any(t in _GENERAL for t in owner.type_names):
-        return None
     axis = owner.attrs.get("axis", -1)
-    batch = owner.attrs.get("batch_dims", ())
-    n_in = (1 if isinstance(axis, int) else len(axis)) + len(batch)
-    if len(shape) <= 2:
-        return None
-    return (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
+    n_in = (1 if isinstance(axis, int) else len(axis)) + len(owner.attrs.get("batch_dims", ()))
+    return kernel_view(owner.type_names, shape, einsum_str=owner.attrs.get("einsum_str"), n_in=n_in)
 
 
 def trace(model: nn.Module, key, *args, method=None, **kwargs):

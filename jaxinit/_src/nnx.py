@@ -16,24 +16,25 @@ comes out whole, and the same key gives the same streams.
 
 from __future__ import annotations
 
-import math
 import re
 
+import jax
+import jax.numpy as jnp
 from flax import nnx
 
+from jaxinit._src import paths as paths_lib
 from jaxinit._src.errors import PolicyError
+from jaxinit._src.paths import is_key_array
 from jaxinit._src.policy import (
     ModuleInfo,
     ParamSpec,
-    einsum_view,
     is_array_like,
-    is_key_array,
+    kernel_view,
     simple_attrs,
     type_names,
 )
 
 _COLLECTIONS = {"Param": "params", "BatchStat": "batch_stats", "Cache": "cache"}
-_GENERAL = ("LinearGeneral",)
 
 
 def collection_of(var: nnx.Variable) -> str:
@@ -81,22 +82,16 @@ def walk(module: nnx.Module):
 
 
 def _kernel_view(owner: ModuleInfo, node: nnx.Module, shape: tuple[int, ...]):
-    """The 2-D view Flax's LinearGeneral (and subclasses) draw their kernel in: (batch axes +
-    in_features) x out_features; Einsum kernels as Keras's EinsumDense reads them."""
-    if "Einsum" in owner.type_names:
-        return einsum_view(getattr(node, "einsum_str", None), shape)
-    if not any(t in _GENERAL for t in owner.type_names):
-        return None
+    """The kernel's 2-D view (`kernel_view`): LinearGeneral's input axes are `in_features` plus
+    `batch_axis` (read from the module: a dict, which ModuleInfo's plain attributes drop)."""
     fin = getattr(node, "in_features", ()) or ()
     n_in = (1 if isinstance(fin, int) else len(fin)) + len(getattr(node, "batch_axis", {}) or {})
-    if len(shape) > 2 and 0 < n_in < len(shape):
-        return (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
-    return None
+    return kernel_view(
+        owner.type_names, shape, einsum_str=getattr(node, "einsum_str", None), n_in=n_in
+    )
 
 
 def is_abstract(var: nnx.Variable) -> bool:
-    import jax
-
     return isinstance(var.get_value(), jax.ShapeDtypeStruct)
 
 
@@ -114,11 +109,6 @@ def check_abstract_covered(variables, decisions) -> None:
 
 def rng_state(module: nnx.Module, key) -> dict:
     """Values for the abstract RNG state of `module` ({path: (Variable, value)}); see the top."""
-    import jax
-    import jax.numpy as jnp
-
-    from jaxinit._src import paths as paths_lib
-
     out = {}
     for path, node in nnx.iter_graph(module):
         if not isinstance(node, nnx.RngState) or not is_abstract(node):
@@ -126,7 +116,7 @@ def rng_state(module: nnx.Module, key) -> dict:
         p = collection_of(node) + "/" + _join(path)
         value = node.get_value()
         if isinstance(node, nnx.RngKey):
-            root = key if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else None
+            root = key if is_key_array(key) else None
             root = jax.random.wrap_key_data(key) if root is None else root
             new = paths_lib.path_key(root, p)
             out[p] = (node, jax.random.split(new, value.shape) if value.shape else new)
@@ -138,19 +128,6 @@ def rng_state(module: nnx.Module, key) -> dict:
                 "cannot create (known: RngKey, RngCount); build the module concretely instead."
             )
     return out
-
-
-def shardings(variables: dict, decisions) -> dict | None:
-    """{path: sharding} for covered variables whose current value (array, or the
-    ShapeDtypeStruct of an abstract module) is sharded over several devices, so that the new
-    value lands with the same sharding; None when none is (the common single-device case)."""
-    from jaxinit._src.sharding import current_sharding
-
-    out = {}
-    for d in decisions:
-        if d.covered:
-            out[d.spec.path] = current_sharding(variables[d.spec.path].get_value())
-    return out if any(s is not None for s in out.values()) else None
 
 
 def write(variables, values: dict) -> None:

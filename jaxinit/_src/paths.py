@@ -24,6 +24,12 @@ from jaxinit._src.errors import JaxinitError
 from jaxinit._src.types import PRNGKey
 
 
+def is_key_array(value: Any) -> bool:
+    """A typed PRNG key array (or its abstract ShapeDtypeStruct): RNG state, not a parameter."""
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
 def check_key(key: Any, where: str = "key") -> None:
     """Raises a clear error unless `key` is one PRNG key: a typed key (`jax.random.key(0)`) or
     a raw key of the default implementation (`jax.random.PRNGKey(0)`, uint32 of shape (2,)).
@@ -33,7 +39,7 @@ def check_key(key: Any, where: str = "key") -> None:
     """
     shape = getattr(key, "shape", None)
     dtype = getattr(key, "dtype", None)
-    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if is_key_array(key):
         if shape == ():
             return
         bad = f"an array of {shape} keys"

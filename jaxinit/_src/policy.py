@@ -157,10 +157,27 @@ def einsum_view(equation: Any, shape: tuple[int, ...]) -> tuple[int, int] | None
     return (math.prod(inputs), math.prod(outputs))
 
 
-def is_key_array(value: Any) -> bool:
-    """A typed PRNG key array (or its abstract ShapeDtypeStruct): RNG state, not a parameter."""
-    dtype = getattr(value, "dtype", None)
-    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+# Modules that flatten their kernel to a 2-D (in axes, out axes) view before kernel_init.
+GENERAL_TYPES = ("DenseGeneral", "LinearGeneral")
+
+
+def kernel_view(
+    type_names: Sequence[str],
+    shape: tuple[int, ...],
+    *,
+    einsum_str: Any = None,
+    n_in: int | None = None,
+) -> tuple[int, int] | None:
+    """The 2-D view a kernel is drawn in: Einsum kernels as `einsum_view` reads them;
+    DenseGeneral/LinearGeneral (and subclasses) as (prod of the first `n_in` axes: batch and
+    input axes, prod of the rest), as Flax flattens them; None for any other module."""
+    if "Einsum" in type_names:
+        return einsum_view(einsum_str, shape)
+    if n_in is None or not any(t in GENERAL_TYPES for t in type_names):
+        return None
+    if len(shape) > 2 and 0 < n_in < len(shape):
+        return (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
+    return None
 
 
 def is_array_like(value: Any) -> bool:

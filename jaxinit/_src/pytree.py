@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax
 
 from jaxinit._src.errors import ShapeError
-from jaxinit._src.paths import keystr
-from jaxinit._src.policy import ParamSpec, is_key_array
+from jaxinit._src.paths import is_key_array, keystr
+from jaxinit._src.policy import ParamSpec
 
 
 def walk(tree):

@@ -129,3 +129,11 @@ def current_sharding(value: Any):
     except Exception:  # a sharding without devices: nothing to place on
         return None
     return sh
+
+
+def current_shardings(values: Mapping[str, Any], decisions) -> dict | None:
+    """{path: sharding} for the covered parameters whose current value (`values[path]`: an
+    array, or the ShapeDtypeStruct of an abstract NNX module) is sharded, so that the new value
+    lands with the same sharding; None when none is (the common single-device case)."""
+    out = {d.spec.path: current_sharding(values[d.spec.path]) for d in decisions if d.covered}
+    return out if any(s is not None for s in out.values()) else None
