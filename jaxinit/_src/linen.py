@@ -105,11 +105,11 @@ def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) 
     if inner is None or tuple(inner) == tuple(full):
         return ()
     k = len(full) - len(inner)
-    if k > 0 and tuple(full[k:]) == tuple(inner):
-        return tuple(range(k))
-    for axes in itertools.combinations(range(len(full)), max(k, 0)):
-        if k > 0 and tuple(d for j, d in enumerate(full) if j not in axes) == tuple(inner):
-            return axes
+    if k > 0:
+        # itertools.combinations yields the leading axes (0..k-1) first.
+        for axes in itertools.combinations(range(len(full)), k):
+            if tuple(d for j, d in enumerate(full) if j not in axes) == tuple(inner):
+                return axes
     raise PolicyError(
         f"parameter {path!r}: its module created shape {tuple(inner)} but the model stores "
         f"{tuple(full)}, which is not that shape with stacked axes added."
@@ -118,7 +118,7 @@ def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) 
 
 def specs_from_abstract(
     abstract, modules: dict[str, ModuleInfo], inner: dict | None = None
-) -> tuple[list[ParamSpec], dict]:
+) -> tuple[list[ParamSpec], dict, list[str]]:
     """ParamSpecs for every variable, the boxes ({path: metadata box}) to restore, and the
     paths of variables that are not parameters (sown tuples, None, PRNG keys): no rule sees
     those, and the module's own init creates them."""
