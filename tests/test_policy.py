@@ -19,7 +19,12 @@ F32 = jnp.float32
 
 
 def mod(path, *types, **attrs):
-    return ModuleInfo(path, tuple(types), attrs)
+    """A module whose classes are Flax's own where Flax has a class of that name (preset rules
+    match only those: `module="flax:..."`)."""
+    import flax.linen as nn
+
+    flax = tuple(f"flax.linen.{t}" for t in types if isinstance(getattr(nn, t, None), type))
+    return ModuleInfo(path, tuple(types), attrs, flax)
 
 
 def spec(path, shape, *modules):

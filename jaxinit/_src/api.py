@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import flax.linen as nn
@@ -57,14 +58,28 @@ def init(
     * Any other pytree: same as `jaxinit.apply(policy, key, tree)`; returns a new tree.
 
     Every covered parameter is drawn exactly once, with the key `fold_in(key, hash(path))`.
-    Nothing is changed if an error is raised.
+    Nothing is changed if an error is raised. For a Linen module `key` may also be the rng dict
+    `model.init` takes (`{"params": k1, "dropout": k2}`): "params" gives the keys, the other
+    streams go to the module.
 
     With `mesh=`, every Linen variable is created directly sharded (see `sharding.py`): by
     `partition_rules` (`[(regex, PartitionSpec)]`, else the policy's own), then by Flax
     partitioning metadata (`logical_axis_rules` for logical names), else replicated. Values
     are bit-identical to the unsharded result with the same key.
     """
-    paths_lib.check_key(key)
+    if isinstance(key, Mapping) and isinstance(target, nn.Module):
+        for name, k in key.items():
+            paths_lib.check_key(k, where=f"key[{name!r}]")
+        linen_lib.params_key(key)  # a clear error without a "params" stream
+        root = key["params"]
+    else:
+        if isinstance(key, Mapping):
+            raise JaxinitError(
+                f"an rng dict ({sorted(key)}) is what a Linen model.init takes; "
+                f"jaxinit.init on a {type(target).__name__} takes one PRNG key."
+            )
+        paths_lib.check_key(key)
+        root = key
     policy = _policy(policy)
     if isinstance(target, nn.Module):
         bad = sorted(set(kwargs) & {"mutable", "capture_intermediates", "rngs"})
@@ -87,7 +102,7 @@ def init(
             shardings.update(sharding_lib.shardings_for({p: () for p in others}, {}, mesh))
         elif partition_rules is not None or logical_axis_rules is not None:
             raise JaxinitError("partition_rules/logical_axis_rules need mesh=.")
-        drawn = draw(res.decisions, key, shardings=shardings)
+        drawn = draw(res.decisions, root, shardings=shardings)
         values = {p: linen_lib.rebox(p, v, boxes) for p, v in drawn.items()}
         missing = [d.spec.path for d in res.decisions if not d.covered] + others
         if missing:

@@ -20,9 +20,17 @@ from typing import Any, Mapping
 import ml_collections
 
 from jaxinit._src.errors import ConfigError, JaxinitError, did_you_mean
-from jaxinit._src.policy import FALLBACKS, RULE_FIELDS, UNUSED, Policy, Rule
+from jaxinit._src.policy import EXPLICIT_INIT, FALLBACKS, RULE_FIELDS, UNUSED, Policy, Rule
 
-POLICY_FIELDS = ("name", "fallback", "unused", "variables", "rules", "partition_rules")
+POLICY_FIELDS = (
+    "name",
+    "fallback",
+    "unused",
+    "variables",
+    "rules",
+    "partition_rules",
+    "explicit_init",
+)
 
 # The schema of a policy document: field -> (accepted types, description).
 _RULE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
@@ -40,6 +48,7 @@ _RULE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "group_fallback": ((str,), "'error' or 'separate'"),
     "raw_shape": ((bool,), "true or false"),
     "optional": ((bool,), "true or false"),
+    "explicit_init": ((str, type(None)), "'keep', 'override' or null (the policy's)"),
     "name": ((str, type(None)), "a string or null"),
 }
 
@@ -69,7 +78,13 @@ def policy_from_dict(d: Any, where: str = "policy") -> Policy:
     rules = d.get("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{where}.rules: must be a list of rules, got {type(rules).__name__}.")
-    for field, kind in (("fallback", FALLBACKS), ("unused", UNUSED)):
+    for field, kind in (
+        ("fallback", FALLBACKS),
+        ("unused", UNUSED),
+        ("explicit_init", EXPLICIT_INIT),
+    ):
+        if field == "explicit_init" and d.get(field) in (None, ""):
+            d.pop(field, None)  # not set (a ConfigDict holds "" for None)
         if field in d and d[field] not in kind:
             raise ConfigError(
                 f"{where}.{field}: {d[field]!r} is not valid.{did_you_mean(str(d[field]), kind)} "
@@ -128,6 +143,7 @@ def policy_from_dict(d: Any, where: str = "policy") -> Policy:
             variables=d.get("variables") or {},
             name=d.get("name"),
             partition_rules=[(pr[0], pr[1]) for pr in prules],
+            explicit_init=d.get("explicit_init"),
         )
     except JaxinitError as e:
         raise ConfigError(f"{where}: {e}") from None
@@ -151,6 +167,7 @@ def policy_to_config(policy: Policy) -> ml_collections.ConfigDict:
     cfg.variables = ml_collections.ConfigDict(d["variables"])
     cfg.rules = [ml_collections.ConfigDict(r) for r in d["rules"]]
     cfg.partition_rules = d["partition_rules"]
+    cfg.explicit_init = d.get("explicit_init") or ""
     return cfg
 
 

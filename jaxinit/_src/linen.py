@@ -10,6 +10,7 @@ Flax creates only the missing ones (their initializers are never called for cove
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Mapping
 
@@ -20,6 +21,7 @@ from flax.core import meta
 from flax.linen import module as linen_module
 from flax.traverse_util import flatten_dict, unflatten_dict
 
+from jaxinit._src import flax_classes
 from jaxinit._src.errors import PolicyError
 from jaxinit._src.paths import is_key_array
 from jaxinit._src.policy import (
@@ -41,7 +43,17 @@ def _module_info(m: nn.Module) -> ModuleInfo:
             isinstance(v, tuple) and all(isinstance(i, (int, str)) for i in v)
         ):
             attrs[f] = v
-    return ModuleInfo("/".join(m.scope.path), type_names(m), attrs)
+    enclosing, p = [], getattr(m, "parent", None)
+    while isinstance(p, nn.Module):
+        enclosing.append(p)
+        p = getattr(p, "parent", None)
+    return ModuleInfo(
+        "/".join(m.scope.path),
+        type_names(m),
+        attrs,
+        flax_classes.flax_names(m),
+        flax_classes.explicit_inits(m, tuple(enclosing)),
+    )
 
 
 def _view_shape(shape: tuple[int, ...], owner: ModuleInfo | None, name: str):
@@ -51,7 +63,24 @@ def _view_shape(shape: tuple[int, ...], owner: ModuleInfo | None, name: str):
         return None
     axis = owner.attrs.get("axis", -1)
     n_in = (1 if isinstance(axis, int) else len(axis)) + len(owner.attrs.get("batch_dims", ()))
-    return kernel_view(owner.type_names, shape, einsum_str=owner.attrs.get("einsum_str"), n_in=n_in)
+    return kernel_view(
+        owner.flax_type_names(), shape, einsum_str=owner.attrs.get("einsum_str"), n_in=n_in
+    )
+
+
+def _local_axes(shape: tuple[int, ...], stacked: tuple, owner: ModuleInfo | None, name: str):
+    """`nn.ConvLocal` stores one filter per output position: a kernel
+    `(*output_positions, rf*in, out)` and (unshared) a bias `(*output_positions, out)`. The
+    positions are independent filters, so they are stacked axes like those of `nn.scan`:
+    fans are those of one filter (fan_in rf*in, fan_out out, in every preset) and each
+    position is its own draw. Returns the stacked axes with the positions added."""
+    if owner is None or "ConvLocal" not in owner.flax_type_names():
+        return stacked
+    n_filter = {"kernel": 2, "bias": 1}.get(name)
+    seen = [j for j in range(len(shape)) if j not in stacked]
+    if n_filter is None or len(seen) <= n_filter:
+        return stacked
+    return tuple(sorted((*stacked, *seen[: len(seen) - n_filter])))
 
 
 def trace(model: nn.Module, key, *args, method=None, **kwargs):
@@ -79,7 +108,12 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
                 names = info.type_names + tuple(
                     t for t in old.type_names if t not in info.type_names
                 )
-                modules[p] = ModuleInfo(p, names, {**old.attrs, **info.attrs})
+                fnames = info.flax_names + tuple(
+                    t for t in old.flax_names if t not in info.flax_names
+                )
+                modules[p] = ModuleInfo(
+                    p, names, {**old.attrs, **info.attrs}, fnames, info.explicit_inits
+                )
         out = next_fun(*a, **kw)
         if m.scope is not None:
             p = "/".join(m.scope.path)
@@ -91,11 +125,31 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
         return out
 
     def f(k):
-        return model.init(k, *args, method=method, **kwargs)
+        return model.init(with_params_key(key, k), *args, method=method, **kwargs)
 
     with nn.intercept_methods(interceptor):
-        abstract = jax.eval_shape(f, key)
+        abstract = jax.eval_shape(f, params_key(key))
     return abstract, modules, inner
+
+
+def params_key(key):
+    """The "params" key of `key`: itself, or the "params" entry of an rng dict
+    (`{"params": k1, "dropout": k2}`, as `model.init` accepts)."""
+    if isinstance(key, Mapping):
+        if "params" not in key:
+            raise PolicyError(
+                f"an rng dict needs a 'params' key (the parameters' keys derive from it); got "
+                f"the streams {sorted(key)}."
+            )
+        return key["params"]
+    return key
+
+
+def with_params_key(key, k):
+    """`key` with its "params" stream replaced by `k` (the other streams go to the module)."""
+    if isinstance(key, Mapping):
+        return {**key, "params": k}
+    return k
 
 
 def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) -> tuple:
@@ -143,6 +197,7 @@ def specs_from_abstract(
         owner = modules.get("/".join(scope_parts))
         shape = tuple(leaf.shape)
         stacked = stack_axes(path, shape, inner.get(path))
+        stacked = _local_axes(shape, stacked, owner, parts[-1])
         seen = tuple(d for j, d in enumerate(shape) if j not in stacked)
         spec = ParamSpec(
             path=path,
@@ -173,9 +228,13 @@ def rebox(path: str, value, boxes: dict):
 _CONSUME_RNG_FLAG = "jaxinit_consume_rng"
 
 
-def _install_param_hook() -> None:
+@contextlib.contextmanager
+def _param_hook():
+    """Patches `Scope.param` (see above) for the duration of the block only, and restores
+    Flax's own method afterwards, so nothing changes process-wide."""
     orig = core.scope.Scope.param
-    if getattr(orig, "_jaxinit_hook", False):
+    if getattr(orig, "_jaxinit_hook", False):  # nested: already installed
+        yield
         return
 
     def param(self, name, init_fn, *init_args, unbox=True, **init_kwargs):
@@ -190,6 +249,10 @@ def _install_param_hook() -> None:
     param._jaxinit_hook = True
     param.__doc__ = orig.__doc__
     core.scope.Scope.param = param
+    try:
+        yield
+    finally:
+        core.scope.Scope.param = orig
 
 
 def complete(
@@ -219,12 +282,13 @@ def complete(
         finally:
             linen_module._context.capture_stack.pop()
 
-    _install_param_hook()
     flags = {"initializing": True, _CONSUME_RNG_FLAG: True}
     f = core.apply(scope_fn, mutable=True, flags=flags)
+    others = {n: v for n, v in key.items() if n != "params"} if isinstance(key, Mapping) else {}
 
-    def run(drawn, k):
-        _, variables = f(unflatten_dict(drawn, sep="/"), *args, rngs={"params": k}, **kwargs)
+    def run(drawn, k, streams):
+        rngs = {**streams, "params": k}
+        _, variables = f(unflatten_dict(drawn, sep="/"), *args, rngs=rngs, **kwargs)
         flat = flatten_dict(unfreeze(variables), sep="/")
         absent = [p for p in missing if p not in flat]
         if absent:
@@ -232,9 +296,9 @@ def complete(
         return {p: flat[p] for p in missing}
 
     out_shardings = {p: shardings[p] for p in missing} if shardings else None
-    if out_shardings is None:
-        return jax.jit(run)(drawn_boxed, key)
-    return jax.jit(run, out_shardings=out_shardings)(drawn_boxed, key)
+    jitted = jax.jit(run) if out_shardings is None else jax.jit(run, out_shardings=out_shardings)
+    with _param_hook():  # traced (and the hook used) inside the block
+        return jitted(drawn_boxed, params_key(key), others)
 
 
 def assemble(flat_values: dict) -> dict:

@@ -22,8 +22,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxinit._src import flax_classes
 from jaxinit._src import paths as paths_lib
 from jaxinit._src.errors import PolicyError
+from jaxinit._src.linen import stack_axes
 from jaxinit._src.paths import is_key_array
 from jaxinit._src.policy import (
     ModuleInfo,
@@ -56,10 +58,22 @@ def walk(module: nnx.Module):
     raw = []
     for path, node in nnx.iter_graph(module):
         if isinstance(node, nnx.Module):
-            modules[_join(path)] = ModuleInfo(_join(path), type_names(node), simple_attrs(node))
-            nodes[_join(path)] = node
+            nodes[_join(path)] = (tuple(path), node)
         elif isinstance(node, nnx.Variable) and not isinstance(node, nnx.RngState):
             raw.append((path, node))
+    for p, (path, node) in nodes.items():
+        enclosing = tuple(
+            nodes[_join(path[:j])][1]
+            for j in range(len(path) - 1, -1, -1)
+            if _join(path[:j]) in nodes
+        )
+        modules[p] = ModuleInfo(
+            p,
+            type_names(node),
+            simple_attrs(node),
+            flax_classes.flax_names(node),
+            flax_classes.explicit_inits(node, enclosing),
+        )
     specs = []
     for path, var in raw:
         p = collection_of(var) + "/" + _join(path)
@@ -74,11 +88,61 @@ def walk(module: nnx.Module):
         ]
         owner = chain[0] if chain else None
         shape = tuple(value.shape)
+        stacked = ()
+        if owner is not None and path and chain[0].path == _join(path[:-1]):
+            expected = layer_shape(owner, nodes[owner.path][1], str(path[-1]))
+            if expected is not None and len(expected) < len(shape):
+                stacked = stack_axes(p, shape, expected)
+        inner = tuple(d for j, d in enumerate(shape) if j not in stacked)
         view = None
         if owner is not None and path[-1] == "kernel":
-            view = _kernel_view(owner, nodes[owner.path], shape)
-        specs.append(ParamSpec(p, shape, value.dtype, tuple(chain), view))
+            view = _kernel_view(owner, nodes[owner.path][1], inner)
+        specs.append(ParamSpec(p, shape, value.dtype, tuple(chain), view, stacked))
     return variables, specs
+
+
+_NORMS = ("LayerNorm", "RMSNorm", "BatchNorm", "GroupNorm", "InstanceNorm")
+
+
+def layer_shape(owner: ModuleInfo, node: nnx.Module, name: str) -> tuple[int, ...] | None:
+    """The shape a Flax NNX layer creates for its variable `name`, from its attributes (None
+    where unknown). `nnx.vmap`/`nnx.scan` over a constructor (scan over layers) stores a
+    stack of them, `(5, 10, 10)` for five `Linear(10, 10)`; the module keeps its
+    `in_features=10`, so comparing the two finds the stacked axes, as on Linen."""
+    types = owner.flax_type_names("flax.nnx")
+
+    def ints(*names):
+        vals = [getattr(node, n, None) for n in names]
+        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
+        return tuple(vals) if ok else None
+
+    def tup(v):
+        v = (v,) if isinstance(v, int) else v
+        return tuple(v) if isinstance(v, tuple) and all(isinstance(i, int) for i in v) else None
+
+    ks = tup(getattr(node, "kernel_shape", None))
+    if "LinearGeneral" in types:
+        batch = tup(tuple((getattr(node, "batch_axis", None) or {}).values()))
+        fin, fout = (
+            tup(getattr(node, "in_features", None)),
+            tup(getattr(node, "out_features", None)),
+        )
+        if batch is None or fin is None or fout is None:
+            return None
+        return {"kernel": (*batch, *fin, *fout), "bias": (*batch, *fout)}.get(name)
+    if "Linear" in types:
+        io = ints("in_features", "out_features")
+        return None if io is None else {"kernel": io, "bias": io[1:]}.get(name)
+    if any(t in types for t in ("Conv", "ConvTranspose")):
+        out = ints("out_features")
+        return {"kernel": ks, "bias": out}.get(name)
+    if "Einsum" in types:
+        return {"kernel": ks, "bias": tup(getattr(node, "bias_shape", None))}.get(name)
+    if "Embed" in types and name == "embedding":
+        return ints("num_embeddings", "features")
+    if any(t in types for t in _NORMS) and name in ("scale", "bias", "mean", "var"):
+        return ints("num_features")
+    return None
 
 
 def _kernel_view(owner: ModuleInfo, node: nnx.Module, shape: tuple[int, ...]):
@@ -87,7 +151,7 @@ def _kernel_view(owner: ModuleInfo, node: nnx.Module, shape: tuple[int, ...]):
     fin = getattr(node, "in_features", ()) or ()
     n_in = (1 if isinstance(fin, int) else len(fin)) + len(getattr(node, "batch_axis", {}) or {})
     return kernel_view(
-        owner.type_names, shape, einsum_str=getattr(node, "einsum_str", None), n_in=n_in
+        owner.flax_type_names(), shape, einsum_str=getattr(node, "einsum_str", None), n_in=n_in
     )
 
 

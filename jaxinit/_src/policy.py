@@ -54,6 +54,15 @@ CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_siz
 FALLBACKS = ("keep", "strict")
 GROUP_FALLBACKS = ("error", "separate")
 UNUSED = ("warn", "error", "ignore")
+# What a rule does to a parameter whose module the model code gave an explicit initializer
+# (`nn.Dense(kernel_init=zeros)`): "keep" it (the model's initializer stands, drawn by Flax
+# from the parameter's own key) or "override" it with the rule's scheme. Set on a Rule or on
+# the Policy (None: not set); "override" wins when either sets it, then "keep"; when neither
+# does the rule applies as written. Preset rules say "keep": explicit initializers stand.
+EXPLICIT_INIT = ("keep", "override")
+# `module="flax:Dense|Conv"`: only Flax's own classes (flax.linen / flax.nnx, or subclasses of
+# them) whose name matches; `module="Dense|Conv"`: any class of that name, user classes too.
+MODULE_NAMESPACES = ("flax", "flax.linen", "flax.nnx")
 KERNEL_SIBLINGS = ("kernel", "weight", "w")
 RULE_FIELDS = (
     "pattern",
@@ -70,6 +79,7 @@ RULE_FIELDS = (
     "group_fallback",
     "raw_shape",
     "optional",
+    "explicit_init",
     "name",
 )
 
@@ -89,10 +99,21 @@ class ModuleInfo:
     path: str
     type_names: tuple[str, ...]
     attrs: Mapping[str, Any]
+    # Public Flax names of the classes in its MRO ("flax.linen.Dense"); () for a class that is
+    # neither Flax's nor a subclass of one. `module="flax:..."` rules match these.
+    flax_names: tuple[str, ...] = ()
+    # Its `*_init` attributes that the model code set to something other than its Flax class's
+    # default ("kernel_init"): the parameters they create keep them unless told otherwise.
+    explicit_inits: tuple[str, ...] = ()
 
     @property
     def type_name(self) -> str:
         return self.type_names[0] if self.type_names else ""
+
+    def flax_type_names(self, namespace: str = "flax") -> tuple[str, ...]:
+        """The class names of its Flax classes, from `namespace` ("flax", "flax.linen" or
+        "flax.nnx")."""
+        return tuple(n.rsplit(".", 1)[1] for n in self.flax_names if n.startswith(namespace + "."))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,6 +268,8 @@ class Rule:
     group_fallback: str = "error"
     raw_shape: bool = False  # draw in the stored shape, not the 2-D view of a DenseGeneral kernel
     optional: bool = False
+    # "keep" / "override" an initializer the model code set explicitly (see EXPLICIT_INIT).
+    explicit_init: str | None = None
     name: str | None = None
 
     def __post_init__(self):
@@ -260,11 +283,25 @@ class Rule:
         # Fix: a non-string module/shape/group_order raised a bare TypeError (or passed).
         if self.module is not None and not isinstance(self.module, str):
             raise PolicyError(f"{label}: module must be a regex string, got {self.module!r}.")
+        namespace, mod_pattern = None, self.module
+        prefix = re.match(r"([A-Za-z_][\w.]*):", self.module) if self.module else None
+        if prefix is not None:  # "flax:Dense" (a class-name regex never starts "word:")
+            namespace, mod_pattern = prefix.group(1), self.module[prefix.end() :]
+            if namespace not in MODULE_NAMESPACES:
+                raise PolicyError(
+                    f"{label}: module={self.module!r} names the namespace {namespace!r}; "
+                    f"valid: {', '.join(n + ':' for n in MODULE_NAMESPACES)} (Flax's own "
+                    "classes and their subclasses), or no prefix (any class of that name)."
+                    + did_you_mean(namespace, MODULE_NAMESPACES)
+                )
         try:
-            mod = re.compile(self.module) if self.module is not None else None
+            mod = re.compile(mod_pattern) if mod_pattern is not None else None
         except re.error as e:
             raise PolicyError(f"{label}: invalid module regex {self.module!r}: {e}.") from None
         object.__setattr__(self, "_module_regex", mod)
+        object.__setattr__(self, "_module_namespace", namespace)
+        if self.explicit_init is not None and self.explicit_init not in EXPLICIT_INIT:
+            raise unknown("explicit_init", self.explicit_init, EXPLICIT_INIT, where=label)
         if self.module_attrs is not None:
             if not isinstance(self.module_attrs, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, (bool, int, float, str, type(None)))
@@ -347,11 +384,10 @@ class Rule:
         m = self._regex.fullmatch(spec.path)
         if m is None:
             return None
-        if self._module_regex is not None:
-            if not any(
-                self._module_regex.fullmatch(t) for mi in spec.modules for t in mi.type_names
-            ):
-                return None
+        if self._module_regex is not None and not any(
+            self._module_regex.fullmatch(t) for mi in spec.modules for t in self._names(mi)
+        ):
+            return None
         if self.module_attrs:
             owner = spec.modules[0] if spec.modules else None
             if owner is None or any(
@@ -369,6 +405,22 @@ class Rule:
             ):
                 return None
         return m
+
+    def _names(self, mi: ModuleInfo) -> tuple[str, ...]:
+        """The class names `module=` is matched against: any class name, or only Flax's."""
+        if self._module_namespace is None:
+            return mi.type_names
+        return mi.flax_type_names(self._module_namespace)
+
+    def module_name_only_match(self, spec: ParamSpec) -> ModuleInfo | None:
+        """For a `flax:` rule that does not match: the enclosing module whose class NAME
+        matches (a user class called like a Flax one), if the path matches too."""
+        if self._module_namespace is None or self._regex.fullmatch(spec.path) is None:
+            return None
+        for mi in spec.modules:
+            if any(self._module_regex.fullmatch(t) for t in mi.type_names):
+                return mi
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         d = {}
@@ -417,6 +469,12 @@ class Decision:
     group: str | None = None
     group_shape: tuple[int, ...] | None = None  # the fused array's shape
     group_slice: tuple[int, int] | None = None  # this member's range along the group axis
+    # Not covered because the model code set this initializer attribute explicitly (e.g.
+    # "scale_init") and the rule `explicit_rule` (an index) would have overridden it.
+    explicit: str | None = None
+    explicit_rule: int | None = None
+    # Why an uncovered parameter is left to its module (for explain), when it is not obvious.
+    note: str | None = None
 
     @property
     def covered(self) -> bool:
@@ -446,6 +504,7 @@ class Resolution:
 
     decisions: list[Decision]
     unused_rules: list[tuple[int, Rule]]
+    rules: tuple[Rule, ...] = ()  # the policy's, for the rule indices in decisions
 
     def by_path(self) -> dict[str, Decision]:
         return {d.spec.path: d for d in self.decisions}
@@ -470,6 +529,7 @@ class Policy:
         variables: Mapping[str, Any] | None = None,
         name: str | None = None,
         partition_rules: Sequence[tuple[str, Any]] = (),
+        explicit_init: str | None = None,
     ):
         rules = list(rules)
         self.rules: tuple[Rule, ...] = tuple(
@@ -480,6 +540,11 @@ class Policy:
             raise unknown("fallback", fallback, FALLBACKS, where="Policy")
         if unused not in UNUSED:
             raise unknown("unused", unused, UNUSED, where="Policy")
+        if explicit_init is not None and explicit_init not in EXPLICIT_INIT:
+            raise unknown("explicit_init", explicit_init, EXPLICIT_INIT, where="Policy")
+        # "override": every rule replaces initializers the model code passed explicitly
+        # (`kernel_init=zeros`); "keep": rules that do not say otherwise leave them standing.
+        self.explicit_init = explicit_init
         self.fallback = fallback
         self.unused = unused
         if variables is not None and not isinstance(variables, Mapping):
@@ -506,7 +571,8 @@ class Policy:
     def __repr__(self) -> str:
         return (
             f"Policy(name={self.name!r}, rules={len(self.rules)}, fallback={self.fallback!r}, "
-            f"variables={self.variables!r})"
+            f"variables={self.variables!r}"
+            + (f", explicit_init={self.explicit_init!r})" if self.explicit_init else ")")
         )
 
     def __eq__(self, other: object) -> bool:
@@ -520,6 +586,7 @@ class Policy:
             variables=self.variables,
             name=self.name,
             partition_rules=self.partition_rules,
+            explicit_init=self.explicit_init,
         )
         d.update(kw)
         return Policy(d.pop("rules"), **d)
@@ -531,7 +598,9 @@ class Policy:
     # -- serialisation ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"explicit_init": self.explicit_init} if self.explicit_init else {}
         return {
+            **extra,
             "name": self.name,
             "fallback": self.fallback,
             "unused": self.unused,
@@ -577,16 +646,29 @@ class Policy:
         by_path = {s.path: s for s in specs}
         used = [False] * len(self.rules)
         matched: list[tuple[ParamSpec, int | None, re.Match | None]] = []
+        kept: dict[str, tuple[str, int]] = {}  # path -> (explicit init attribute, rule index)
         for s in specs:
             for i, r in enumerate(self.rules):
                 m = r.matches(s)
                 if m is not None:
                     used[i] = True
+                    attr = self._explicit(s, r)
+                    if attr is not None:
+                        kept[s.path] = (attr, i)
                     matched.append((s, i, m))
                     break
             else:
                 matched.append((s, None, None))
-        unmatched = [s.path for s, i, _ in matched if i is None]
+        # A fused group is drawn whole or not at all: one member with an explicit initializer
+        # leaves the whole group to the model.
+        for s, i, m in matched:
+            if s.path in kept and self.rules[i].group is not None:
+                gid = m.expand(self.rules[i].group)
+                for s2, i2, m2 in matched:
+                    if i2 == i and s2.path not in kept and m2.expand(self.rules[i].group) == gid:
+                        kept[s2.path] = (kept[s.path][0] + " (of a group member)", i)
+        matched = [(s, None, None) if s.path in kept else (s, i, m) for s, i, m in matched]
+        unmatched = [s.path for s, i, _ in matched if i is None and s.path not in kept]
         if unmatched and self.fallback == "strict":
             raise PolicyError(
                 f"strict policy{_named(self.name)}: {len(unmatched)} parameter(s) match no rule: "
@@ -617,7 +699,11 @@ class Policy:
         decisions, validated = [], set()
         for s, i, m in matched:
             if i is None:
-                decisions.append(Decision(s, None, None, {}))
+                attr, ri = kept.get(s.path, (None, None))
+                note = self._uncovered_note(s) if attr is None else None
+                decisions.append(
+                    Decision(s, None, None, {}, explicit=attr, explicit_rule=ri, note=note)
+                )
                 continue
             r = self.rules[i]
             gid = m.expand(r.group) if r.group is not None and s.path in group_info else None
@@ -642,7 +728,30 @@ class Policy:
                     raise type(e)(f"parameter {s.path!r} shape {s.shape}, {r.label}: {e}") from None
                 validated.add(sig)
             decisions.append(d)
-        return Resolution(decisions, unused_rules)
+        return Resolution(decisions, unused_rules, self.rules)
+
+    def _explicit(self, spec: ParamSpec, rule: Rule) -> str | None:
+        """The owner's initializer attribute that created `spec` when the model code set it
+        explicitly and `rule` is to keep it; else None."""
+        modes = (rule.explicit_init, self.explicit_init)
+        if "override" in modes or "keep" not in modes or not spec.modules:
+            return None
+        attr = spec.name + "_init"
+        return attr if attr in spec.modules[0].explicit_inits else None
+
+    def _uncovered_note(self, spec: ParamSpec) -> str | None:
+        """Why no rule covers `spec`, when its module is not one the rules know."""
+        for i, r in enumerate(self.rules):
+            mi = r.module_name_only_match(spec)
+            if mi is not None:
+                return (
+                    f"{mi.type_name} is not Flax's own; rule #{i} {r.name or r.pattern} "
+                    f"matches {r._module_namespace} classes only"
+                )
+        owner = spec.modules[0] if spec.modules else None
+        if owner is not None and not owner.flax_names:
+            return f"no rule for class {owner.type_name}"
+        return None
 
     def _layout_group(self, rule: Rule, gid: str, members: list[tuple[ParamSpec, str]]):
         order = {name: k for k, name in enumerate(rule.group_order)}

@@ -14,7 +14,10 @@ from typing import Any, Callable
 from jaxinit._src.errors import unknown
 from jaxinit._src.policy import Policy, Rule
 
-# Module-type regexes (class names; Linen and NNX share most).
+# Module-type regexes over class names (Linen and NNX share most). Preset rules match only
+# Flax's own classes (flax.linen / flax.nnx, and their subclasses): `R` prefixes "flax:", so
+# a user class that is merely called RMSNorm or Dense (big_vision's RMSNorm computes
+# x * (1 + scale) with a zeros scale) is left to its module.
 DENSE = r"Dense|DenseGeneral|Linear|LinearGeneral|Einsum"
 CONV = r"Conv|ConvLocal"
 CONV_T = r"ConvTranspose"
@@ -30,7 +33,12 @@ ANY = r"(?:.*/)?"  # any prefix (collection and module path), possibly empty
 
 
 def R(pattern: str, scheme: str, module: str | None = None, **kw: Any) -> Rule:
+    """A preset rule: optional, `module` (class names) means Flax's own classes, and an
+    initializer the model code passed explicitly stands (`explicit_init="keep"`)."""
     hp = kw.pop("hp", {})
+    if module is not None and not module.startswith("flax"):
+        module = "flax:" + module
+    kw.setdefault("explicit_init", "keep")
     return Rule(pattern, scheme, hp, module=module, optional=True, **kw)
 
 

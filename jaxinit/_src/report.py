@@ -27,6 +27,9 @@ class ExplainRow:
     bound: float | None  # max |w| of the support (inf for normals), None if unknown
     group: str | None = None
     stack_axes: tuple[int, ...] = ()  # axes stacked by nn.scan/nn.vmap: one draw per slice
+    # The model's own initializer attribute that was kept ("kernel_init"): the model code set
+    # it explicitly, and the rule that matched does not override explicit initializers.
+    explicit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -52,20 +55,29 @@ def explain_rows(res: Resolution) -> list[ExplainRow]:
     for d in res.decisions:
         s = d.spec
         if not d.covered:
+            if d.explicit is not None:
+                r = res.rules[d.explicit_rule] if res.rules else None
+                label = f"#{d.explicit_rule} {r.name or r.pattern}" if r else f"#{d.explicit_rule}"
+                rule = f"(explicit {d.explicit} kept; {label} not applied)"
+                scheme = f"(model's {d.explicit.split(' ')[0]})"
+            else:
+                rule = f"(module default: {d.note})" if d.note else "(module default)"
+                scheme = "(module default)"
             rows.append(
                 ExplainRow(
                     s.path,
                     s.module_type,
                     s.shape,
                     str(jnp.dtype(s.dtype)),
-                    "(module default)",
-                    "(module default)",
+                    rule,
+                    scheme,
                     {},
                     None,
                     None,
                     None,
                     None,
                     stack_axes=s.stack_axes,
+                    explicit=d.explicit,
                 )
             )
             continue
@@ -168,6 +180,12 @@ class Explanation:
             out += (
                 "\n[n]: an axis stacked by nn.scan/nn.vmap; fans are those of one slice and "
                 "each slice is drawn on its own."
+            )
+        if any(r.explicit for r in self.rows):
+            out += (
+                "\nexplicit: the model code passes its own initializer there, which stands "
+                "(drawn as model.init draws it); explicit_init='override' on the Policy or the "
+                "Rule replaces it."
             )
         if self.unused_rules:
             out += "\nrules that matched nothing: " + "; ".join(self.unused_rules)
