@@ -23,6 +23,7 @@ test: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed-examples
 	$(BIN)/python -m examples.demo
+	$(BIN)/python -m examples.parity.main --config=examples/parity/configs/default.py --workdir=out
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py

@@ -5,6 +5,9 @@
    (same data order, same optimizer: only the initialization differs);
 3. prints a results table and writes `out/histograms.png` (per-layer weight histograms of the
    three policies with their theoretical densities) and `out/loss_curves.png`.
+
+`make demo` then runs the other half, `examples/parity`: the same models written in PyTorch,
+trained alike, against their Flax ports under each policy (`out/parity.png`).
 """
 
 from __future__ import annotations

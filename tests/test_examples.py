@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from absl import flags
@@ -66,6 +67,50 @@ def test_locked_config_rejects_a_typo():
         flag_values(argv)
 
 
+def run_on_a_terminal(command: list[str], timeout: float = 300) -> tuple[str, int]:
+    """Run `command` with stdout and stderr on a pseudo-terminal; return its output and code."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    # A new pseudo-terminal is 0 columns wide, where tqdm draws an empty bar: make it 100.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 1.0)[0]:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer has closed the terminal.
+                break
+            if not data:
+                break
+            chunks.append(data)
+        returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    return b"".join(chunks).decode(errors="replace"), returncode
+
+
+def test_progress_bar_is_quiet_when_output_is_not_a_terminal(tmp_path, capsys):
+    """A log of a run (output redirected: pytest captures it here) holds no progress bar."""
+    assert train.progress_disabled()
+    config = shrunken_config("cnn", "torch_like")
+    config.progress_bar = True
+    train.train_and_evaluate(config, str(tmp_path))
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err and "epoch 1" not in captured.err, captured.err[-500:]
+    assert "\r" not in captured.out
+
+
 def test_main_end_to_end(tmp_path):
     workdir = tmp_path / "mlp"
     command = [
@@ -78,10 +123,11 @@ def test_main_end_to_end(tmp_path):
         "--config.num_epochs=1",
         "--config.max_steps_per_epoch=2",
     ]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "[##############################] 2/2" in proc.stderr  # The progress bar.
-    assert "test_accuracy=" in proc.stderr  # Per-epoch absl logging.
+    output, returncode = run_on_a_terminal(command)
+    assert returncode == 0, output[-3000:]
+    # On a terminal, tqdm draws the bar (redrawn in place, wiped at the end of the epoch).
+    assert "mlp/tf_like epoch 1:" in output and "0/2" in output
+    assert "test_accuracy=" in output  # Per-epoch absl logging.
     with open(workdir / "results.json") as f:
         result = json.load(f)
     assert set(result) == RESULT_KEYS
@@ -108,3 +154,25 @@ def test_compare_policies_on_the_cnn(tmp_path):
     from_file = dict(metrics(results[1]), policy="torch_like")
     from_file["config"] = dict(from_file["config"], init_policy="torch_like")
     assert from_file == metrics(preset)
+
+
+def test_histogram_legend_sits_between_title_and_panels():
+    """out/histograms.png: the legend neither covers the figure title nor any panel."""
+    import matplotlib.pyplot as plt
+
+    from jaxinit._src.plot import policy_figure
+
+    model, example = models.cnn()
+    policies = [jaxinit.load_policy(p) for p in ("flax_default", "torch_like", "tf_like")]
+    fig = policy_figure(model, (example,), policies)
+    try:
+        renderer = fig.canvas.get_renderer()
+        (legend,) = fig.legends
+        box = legend.get_window_extent(renderer)
+        title = fig._suptitle.get_window_extent(renderer)
+        assert box.y1 <= title.y0, (box, title)  # Below the title ...
+        panels = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.axison]
+        assert len(panels) == 4 and all(box.y0 >= p.y1 for p in panels), (box, panels)  # ... above
+        assert [t.get_text() for t in legend.get_texts()] == [p.name for p in policies]
+    finally:
+        plt.close(fig)

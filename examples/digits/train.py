@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -28,6 +28,7 @@ import numpy as np
 import optax
 from absl import logging
 from flax import traverse_util
+from tqdm import tqdm
 
 import jaxinit
 from examples.digits import models
@@ -139,29 +140,10 @@ def make_steps(model: nn.Module, optimizer: str, learning_rate: float, momentum:
     return Steps(tx, train_step, eval_step)
 
 
-class ProgressBar:
-    """A one-line text progress bar, `desc [#####.....] 12/42 loss=0.1234`, redrawn with `\\r`."""
-
-    def __init__(self, total: int, desc: str, *, stream: TextIO | None = None, width: int = 30):
-        self.total, self.desc, self.width = total, desc, width
-        self.stream = sys.stderr if stream is None else stream
-        self._filled = -1
-
-    def update(self, done: int, **postfix: Any) -> None:
-        """Show `done` of `total`, and `postfix` values (device scalars are read only if drawn)."""
-        filled = self.width * done // max(self.total, 1)
-        if filled == self._filled and done != self.total:
-            return  # Redraw only when the bar grows: quiet in logs that are not terminals.
-        self._filled = filled
-        extra = " ".join(f"{k}={float(v):.4f}" for k, v in postfix.items())
-        bar = "#" * filled + "." * (self.width - filled)
-        # Trailing spaces wipe what a longer previous line left behind.
-        self.stream.write(f"\r{self.desc} [{bar}] {done}/{self.total} {extra}   ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+def progress_disabled() -> bool:
+    """Progress bars are drawn on an interactive terminal only: when stdout or stderr (where
+    tqdm draws) is redirected to a file or a pipe, nothing is drawn, so logs hold no bar."""
+    return not (sys.stdout.isatty() and sys.stderr.isatty())
 
 
 def log_parameters(params: Mapping[str, Any]) -> int:
@@ -216,18 +198,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     for epoch in range(1, config.num_epochs + 1):
         shuffle_rng, epoch_rng = jax.random.split(shuffle_rng)
         order = np.asarray(jax.random.permutation(epoch_rng, num_train))
-        bar = ProgressBar(steps_per_epoch, f"{config.model}/{config.init_policy} epoch {epoch}")
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"{config.model}/{config.init_policy} epoch {epoch}",
+            disable=not config.progress_bar or progress_disabled(),
+            leave=False,
+        )
         losses = []
-        for step in range(steps_per_epoch):
+        for step in bar:
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
             params, opt_state, loss = steps.train_step(
                 params, opt_state, data["train_images"][idx], data["train_labels"][idx]
             )
             losses.append(loss)
-            if config.progress_bar:
-                bar.update(step + 1, loss=loss)
-        if config.progress_bar:
-            bar.close()
+            if not bar.disable and step % 8 == 0:  # Reading the loss waits for the device.
+                bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
         train_loss = float(np.mean(jax.device_get(losses)))
         test_loss, test_accuracy = evaluate(params)
         epochs.append(

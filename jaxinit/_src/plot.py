@@ -45,6 +45,17 @@ def plot_policies(
     model: Any, inputs: Sequence[Any], policies: Sequence[Any], out: str, *, seed: int = 0
 ) -> str:
     """Draws `model`'s parameters under each policy and writes one PNG to `out`."""
+    fig = policy_figure(model, inputs, policies, seed=seed)  # Checks that matplotlib is there.
+    import matplotlib.pyplot as plt
+
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def policy_figure(model: Any, inputs: Sequence[Any], policies: Sequence[Any], *, seed: int = 0):
+    """The figure `plot_policies` saves (a pyplot figure: the caller closes it)."""
     try:
         import matplotlib
 
@@ -73,7 +84,10 @@ def plot_policies(
         raise JaxinitError("plot: the model has no parameter of rank >= 2 to show.")
     ncols = min(3, len(paths))
     nrows = math.ceil(len(paths) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.4 * nrows), squeeze=False)
+    # A header band above the panels, in inches: the title on top, the legend below it.
+    title_in, legend_in = 0.3, 0.25
+    height = 3.4 * nrows + title_in + legend_in
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, height), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, path in zip(axes.flat, paths):
         lim = max(float(np.max(np.abs(d[path]))) for d in drawn) * 1.15 or 1.0
@@ -105,12 +119,19 @@ def plot_policies(
     for ax in list(axes.flat)[len(paths) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(policies), frameon=False)
     fig.suptitle(
-        "drawn weights (solid) vs theory (dashed density, dotted bounds)", y=0.995, fontsize=10
+        "drawn weights (solid) vs theory (dashed density, dotted bounds)",
+        y=1 - 0.08 / height,
+        va="top",
+        fontsize=10,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - title_in / height),
+        ncol=len(policies),
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 1 - (title_in + legend_in) / height))
+    return fig

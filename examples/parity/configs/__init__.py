@@ -1,0 +1,1 @@
+"""Config files for the parity example; each module has `get_config()`."""
