@@ -42,16 +42,26 @@ def _public() -> dict[type, str]:
     return _PUBLIC
 
 
+# Base classes every module has: a user class deriving only from these is not Flax's.
+_BASES = ("Module", "Object", "Pytree")
+
+
 def flax_names(obj: Any) -> tuple[str, ...]:
-    """Public Flax names of the classes in `type(obj).__mro__`, innermost first."""
+    """Public Flax names of the layer classes in `type(obj).__mro__`, innermost first (the
+    base classes `nn.Module`/`nnx.Module` left out: every module has them)."""
     pub = _public()
-    return tuple(pub[c] for c in type(obj).__mro__ if c in pub)
+    return tuple(
+        pub[c] for c in type(obj).__mro__ if c in pub and pub[c].rsplit(".", 1)[1] not in _BASES
+    )
 
 
 def flax_class(obj: Any) -> type | None:
-    """The nearest class of `obj`'s MRO that Flax exports (itself, for a Flax module)."""
-    pub = _public()
-    return next((c for c in type(obj).__mro__ if c in pub), None)
+    """The nearest class of `obj`'s MRO defined by Flax itself (exported or not, such as the
+    gate `DenseParams` of Linen's OptimizedLSTMCell); None when only the base classes are."""
+    for c in type(obj).__mro__:
+        if c.__module__.startswith("flax.") and c.__name__ not in _BASES:
+            return c
+    return None
 
 
 def _unwrap(f: Any) -> Any:
