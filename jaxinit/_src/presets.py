@@ -263,7 +263,9 @@ def flax_default() -> Policy:
     (on the 2-D view for DenseGeneral/attention), zero biases, Embed N(0, 1/features), recurrent
     kernels orthogonal (per gate in Linen, whole matrix in NNX's fused cells), MGU forget bias 1,
     norms ones/zeros, PReLU 0.01. Values differ from `model.init` (jaxinit derives keys from
-    paths), distributions do not.
+    paths), distributions do not; initializers the model passes explicitly are Flax's own
+    draws (they stand). One exception: `nn.ConvLocal` kernels get the fans of one filter
+    (rf*in, out), where Flax's lecun_normal also counts the output positions.
     """
     rules = [
         R(ANY + r"h[ifgo]?/kernel", "orthogonal", CELLS, name="recurrent kernel (per gate)"),
@@ -335,6 +337,11 @@ PRESETS: dict[str, Callable[..., Policy]] = {
     "flax_default": flax_default,
     "haiku_like": haiku_like,
 }
+
+# The ported-model presets (Hugging Face, timm, torchvision): jaxinit/_src/ported_presets.py.
+from jaxinit._src.ported_presets import PORTED  # noqa: E402  (it imports R, ANY, ... above)
+
+PRESETS.update(PORTED)
 
 
 def get(name: str, **options: Any) -> Policy:
