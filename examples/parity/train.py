@@ -407,10 +407,10 @@ def plot(summary: Mapping[str, Any], path: str, *, num_seeds: int) -> str:
     colors = {TORCH: "black", "torch_like": "tab:orange", "flax_default": "tab:blue"}
     palette = iter(["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink"])
     names = list(summary["curves"])
-    fig = Figure(figsize=(4.2 * len(names), 3.6))
+    fig = Figure(figsize=(4.2 * len(names), 4.0))
     FigureCanvasAgg(fig)
     # Fixed margins rather than a layout engine; the legend sits between title and panels.
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.78, wspace=0.22)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.12, top=0.80, wspace=0.22)
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
         for init, c in summary["curves"][name].items():
@@ -440,7 +440,7 @@ def plot(summary: Mapping[str, Any], path: str, *, num_seeds: int) -> str:
         handles,
         labels,
         loc="upper center",
-        bbox_to_anchor=(0.5, 0.91),
+        bbox_to_anchor=(0.5, 0.935),
         ncol=len(labels),
         frameon=False,
     )
@@ -463,7 +463,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     results = run(config)
     summary = summarize(results)
     summary["text"] = (
-        f"Test/train loss per epoch, mean±sd over {config.num_seeds} seeds\n\n"
+        f"Loss per epoch, mean±sd over {config.num_seeds} seeds (train: mean over the epoch's "
+        "batches; test: after the epoch, epoch 0 = at init)\n\n"
         f"{loss_table(summary)}\n\n"
         f"torch vs each Flax policy over {config.num_seeds} seeds (ratio = policy mean / "
         f"torch mean)\n{verdict_table(summary)}\n"
