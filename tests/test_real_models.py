@@ -390,3 +390,42 @@ def test_init_leaves_flax_scope_as_it_was():
     before = dict(vars(flax.core.scope.Scope))
     jaxinit.init(Model(), KEY, IMG, policy="torch_like")  # explicit inits: the module's init runs
     assert dict(vars(flax.core.scope.Scope)) == before
+
+
+class gemma:  # a namespace, as flax examples/gemma's layers.py is a module
+    class RMSNorm(nnx.Module):
+        """flax examples/gemma (NNX): its own RMSNorm, `x * (1 + scale)`, zeros scale."""
+
+        def __init__(self, dim):
+            self.scale = nnx.Param(jnp.zeros((dim,)))
+
+
+class NnxEmbedder(nnx.Module):
+    def __init__(self, vocab, dim, *, rngs):
+        self.input_embedding = nnx.Param(jax.random.normal(rngs.params(), (vocab, dim)))
+
+
+class NnxGemmaish(nnx.Module):
+    def __init__(self, *, rngs):
+        self.embedder = NnxEmbedder(11, 6, rngs=rngs)
+        self.final_norm = gemma.RMSNorm(6)
+        self.flax_norm = nnx.RMSNorm(6, rngs=rngs)
+
+
+def test_nnx_user_classes_are_left_to_the_module_and_explain_says_why():
+    model = NnxGemmaish(rngs=nnx.Rngs(0))
+    before = np.asarray(model.embedder.input_embedding.get_value())
+    ex = rows(model, policy="torch_like")
+    assert "RMSNorm is not Flax's own" in ex["params/final_norm/scale"].rule
+    assert ex["params/embedder/input_embedding"].rule.endswith("no rule for class NnxEmbedder)")
+    assert ex["params/flax_norm/scale"].scheme == "ones"
+    jaxinit.init(model, KEY, policy="torch_like")
+    np.testing.assert_array_equal(np.asarray(model.final_norm.scale.get_value()), 0.0)
+    np.testing.assert_array_equal(np.asarray(model.embedder.input_embedding.get_value()), before)
+
+
+def test_explain_json_names_the_kept_initializer():
+    d = json.loads(jaxinit.explain(Model(), IMG, policy="torch_like").to_json())
+    by = {r["path"]: r for r in d["rows"]}
+    assert by["params/vit/head/kernel"]["explicit"] == "kernel_init"
+    assert by["params/stem/kernel"]["explicit"] is None
