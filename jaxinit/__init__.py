@@ -2,6 +2,7 @@
 
 from jaxinit import presets as presets
 from jaxinit._src import initializers as _initializers  # noqa: F401  (fills the registry)
+from jaxinit._src import ported_schemes as _ported_schemes  # noqa: F401  (padded_normal)
 from jaxinit._src.api import apply as apply
 from jaxinit._src.api import diff as diff
 from jaxinit._src.api import explain as explain

@@ -121,6 +121,7 @@ TABLE: dict[str, Spec] = {
     "normal": Spec(({}, {"mean": -1.0, "std": 0.25})),
     "ones": Spec(),
     "orthogonal": Spec(({}, {"gain": 0.5, "column_axis": 0}), KERNEL),
+    "padded_normal": Spec(({"std": 0.5}, {"std": 2.0, "mean": -1.0}), KERNEL),
     "random_normal": Spec(),
     "random_uniform": Spec(({}, {"minval": 1.0, "maxval": 1.5})),
     "sparse": Spec(({"sparsity": 0.5}, {"sparsity": 0.0, "std": 1.0}), (2, 2)),

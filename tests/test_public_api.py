@@ -27,6 +27,7 @@ def test_public_surface_is_exactly_all():
     assert not any(n.startswith("_") for n in jaxinit.__all__)
     assert set(jaxinit.presets.__all__) == {
         "flax_default", "get", "haiku_like", "names", "tf1_like", "tf_like", "torch_like",
+        "hf_bert", "hf_gpt2", "hf_llama", "hf_t5", "hf_vit", "timm_vit", "torchvision_resnet",
     }  # fmt: skip
 
 

@@ -72,6 +72,7 @@ INITIALIZER_RECS: dict[str, Rec] = {
     "normal": Rec({"mean": 1.0, "std": 0.5}, ((), (7,), (4, 5))),
     "ones": Rec({}, ((), (7,), (4, 5)), constant=True),
     "orthogonal": Rec({"gain": 2.0}, ((4, 6), (6, 4), (3, 3, 4, 8))),
+    "padded_normal": Rec({"std": 0.5, "mean": 0.25}, ((10, 4), (3, 3, 4, 6))),
     "random_normal": Rec({}, ((7,), (4, 5))),
     "random_uniform": Rec({"minval": -0.3, "maxval": 0.1}, ((7,), (4, 5))),
     "sparse": Rec({"sparsity": 0.3}, ((10, 6), (6, 10))),

@@ -338,6 +338,11 @@ PRESETS: dict[str, Callable[..., Policy]] = {
     "haiku_like": haiku_like,
 }
 
+# The ported-model presets (Hugging Face, timm, torchvision): jaxinit/_src/ported_presets.py.
+from jaxinit._src.ported_presets import PORTED  # noqa: E402  (it imports R, ANY, ... above)
+
+PRESETS.update(PORTED)
+
 
 def get(name: str, **options: Any) -> Policy:
     """The preset `name` (with its options, e.g. `tf_like`'s `attention_fans`)."""
