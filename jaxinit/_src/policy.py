@@ -2,8 +2,9 @@
 
 A `Rule` matches a parameter by `re.fullmatch` of its "/"-joined path, optionally also by the
 type of a module that owns it (the owner or any enclosing module, by class name or any base
-class name), by rank or by shape. It names a registry scheme and its hyperparameters. A
-hyperparameter may be bound from context, as a string:
+class name: `module="Dense"` is any class so named, `module="flax:Dense"` only Flax's own
+classes and their subclasses, as preset rules use), by rank or by shape. It names a registry
+scheme and its hyperparameters. A hyperparameter may be bound from context, as a string:
 
 * `"ctx:fan_in"`, `"ctx:fan_out"`: fans of the parameter itself (of its 2-D view for
   DenseGeneral-style kernels, or of the whole fused group);
@@ -16,6 +17,10 @@ hyperparameter may be bound from context, as a string:
 A rule with `group=` fuses the parameters it matches into one array (concatenated along
 `group_axis`, members ordered by `group_order`), draws it once and splits it: Keras's LSTM
 kernel is one (in, 4H) matrix though Flax stores four (in, H) pieces.
+
+Where the model code passed an explicit initializer (`nn.Dense(kernel_init=zeros)`), a rule
+with `explicit_init="keep"` (every preset rule), or any rule of a `Policy(explicit_init="keep")`,
+leaves it standing; `"override"` on either replaces it (see `EXPLICIT_INIT`).
 
 The first matching rule wins. Unmatched parameters keep the module's own initializer
 (`fallback="keep"`) or fail, all listed at once (`fallback="strict"`). A required rule that
