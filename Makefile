@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export KERAS_BACKEND := jax
 
-.PHONY: test demo bench lint format clean
+.PHONY: test demo bench lint format clean refs-tf
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,25 @@ demo: $(VENV)/.installed-examples
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
+
+# TensorFlow's reference draws for tests/test_tf_seed.py (not part of `make test`, which reads
+# the committed files): a separate environment, since TF and jaxinit's jax/keras do not share one.
+TFVENV := .venv-tf
+refs-tf:
+	rm -rf $(TFVENV)
+	$(PY) -m venv $(TFVENV)
+	$(TFVENV)/bin/python -m pip install -q "tensorflow-cpu==2.21.*" "tf-keras==2.21.*"
+	$(TFVENV)/bin/python tests/reference/tf/record_tf.py
+
+# timm/torchvision reference draws for tests/conformance/ported/test_refs.py (not part of
+# `make test`, which reads the committed tests/reference/ported/refs.{json,npz}): torchvision
+# and timm need their own torch, so a separate environment.
+REFSVENV := .venv-refs
+refs-ported:
+	rm -rf $(REFSVENV)
+	$(PY) -m venv $(REFSVENV)
+	$(REFSVENV)/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" "timm==1.0.31" numpy
+	$(REFSVENV)/bin/python tests/reference/ported/record_refs.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check jaxinit tests configs examples benchmarks

@@ -31,6 +31,7 @@ from jaxinit._src import fans as fans_lib
 from jaxinit._src.errors import HyperparameterError, ShapeError, unknown
 from jaxinit._src.gain import NONLINEARITIES, calculate_gain
 from jaxinit._src.registry import register
+from jaxinit._src.tf_random import tf_seedable  # tf_seed= on the Keras-named schemes
 from jaxinit._src.types import Array, Axes, DType, PRNGKey, Shape
 
 # The std of a standard normal truncated to [-2, 2]: scipy.stats.truncnorm.std(a=-2, b=2).
@@ -116,32 +117,48 @@ def compute_dtype(dtype: Any) -> Any:
     return jnp.float64 if jnp.dtype(dtype) == jnp.float64 else jnp.float32
 
 
-# Random draws are made FLAT and reshaped: with JAX's partitionable threefry the values are
-# bit-identical to a draw in the target shape, but XLA CPU compiles the flat draw several
-# times faster (a rank-5 conv kernel: 3.7 s -> 0.3 s). A sharded draw keeps the target shape,
-# since reshaping a flat draw into a sharded layout would make XLA materialise it whole.
-_FLAT_DRAWS = contextvars.ContextVar("jaxinit_flat_draws", default=True)
+# How the samplers below draw, set only by the draw engine around its own traces:
+# * "flat" (default): draws are made FLAT and reshaped. With JAX's partitionable threefry the
+#   values are bit-identical to a draw in the target shape, but XLA CPU compiles the flat draw
+#   several times faster (a rank-5 conv kernel: 3.7 s -> 0.3 s);
+# * "shaped": draws are made in the target shape (sharded programs: reshaping a flat draw into
+#   a sharded layout would make XLA materialise it whole);
+# * an int S: draws are made flat at S values and NOT reshaped, for the draw engine's size
+#   classes (`draw.py`), which keeps the first prod(shape) values and reshapes on the host.
+_DRAW_MODE = contextvars.ContextVar("jaxinit_draw_mode", default="flat")
 
 
 @contextlib.contextmanager
-def shaped_draws():
-    """Within this context, draws are made in the target shape (for sharded programs)."""
-    token = _FLAT_DRAWS.set(False)
+def _draw_mode(mode):
+    token = _DRAW_MODE.set(mode)
     try:
         yield
     finally:
-        _FLAT_DRAWS.reset(token)
+        _DRAW_MODE.reset(token)
+
+
+def shaped_draws():
+    """Within this context, draws are made in the target shape (for sharded programs)."""
+    return _draw_mode("shaped")
+
+
+def class_draws(size: int):
+    """Within this context, draws are made flat at `size` values (the draw engine's traces)."""
+    return _draw_mode(int(size))
 
 
 def _draw(fn, key, shape, cd, *args):
     shape = tuple(shape)
-    if _FLAT_DRAWS.get() and len(shape) != 1:
+    mode = _DRAW_MODE.get()
+    if isinstance(mode, int):
+        return fn(key, *args, (mode,), cd)
+    if mode == "flat" and len(shape) != 1:
         return jnp.reshape(fn(key, *args, (math.prod(shape),), cd), shape)
     return fn(key, *args, shape, cd)
 
 
 def rand_uniform(key, shape, cd, low=0.0, high=1.0):
-    """`jax.random.uniform(key, shape, cd, low, high)`, drawn flat (see `_FLAT_DRAWS`)."""
+    """`jax.random.uniform(key, shape, cd, low, high)`, drawn flat (see `_DRAW_MODE`)."""
     return _draw(lambda k, sh, d: jax.random.uniform(k, sh, d, low, high), key, shape, cd)
 
 
@@ -483,6 +500,7 @@ def uniform(low: float = 0.0, high: float = 1.0) -> Callable[..., Array]:
 
 
 @register("random_uniform", aliases=("RandomUniform", "keras_uniform"), family="uniform")
+@tf_seedable("uniform")
 def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> Callable[..., Array]:
     """Keras's uniform, by default U(-0.05, 0.05) (also Keras's `Embedding` default).
 
@@ -559,6 +577,7 @@ def normal(mean: float = 0.0, std: float = 1.0) -> Callable[..., Array]:
 
 
 @register("random_normal", aliases=("RandomNormal",), family="normal")
+@tf_seedable("normal")
 def random_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Array]:
     """Keras's normal, by default N(0, 0.05^2).
 
@@ -661,6 +680,7 @@ def truncated_normal(
 
 
 @register("keras_truncated_normal", aliases=("TruncatedNormal",), family="truncated_normal")
+@tf_seedable("truncated")
 def keras_truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Array]:
     """Keras's truncated normal: truncated at +-2 stddev, no std correction.
 
@@ -847,6 +867,7 @@ def variance_scaling(
 
 
 @register("keras_variance_scaling", aliases=("VarianceScaling",), family="variance_scaling")
+@tf_seedable("vs")
 def keras_variance_scaling(
     scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"
 ) -> Callable[..., Array]:
@@ -901,6 +922,8 @@ def _named_vs(name: str, scale: float, mode: str, dist: str, keras: bool, source
         f"    Source: {source}.\n"
     )
     builder.__name__ = name
+    if keras:
+        builder = tf_seedable("vs", dist)(builder)
     register(name, aliases=aliases, family="variance_scaling")(builder)
 
 
@@ -1087,6 +1110,10 @@ def _summed_uniform(scheme: str, bound: float, terms, hp: dict) -> Callable[...,
             )
 
     def sample(key, shape, cd):
+        if most == 1:
+            # One term: the same flat draw as the (1, *shape) draw summed over its unit axis
+            # (bit for bit), and elementwise, so the draw engine's size classes can take it.
+            return bound * rand_uniform(key, shape, cd, -1.0, 1.0)
         u = rand_uniform(key, (most,) + tuple(shape), cd, -1.0, 1.0)
         if len(seg) == 1:
             return bound * jnp.sum(u, axis=0)
