@@ -200,6 +200,23 @@ def _watchdog(timeout_s: float) -> threading.Timer:
     return timer
 
 
+class _CompileCounter:
+    """Counts XLA backend compilations (JAX's own monitoring event, one per compiled program:
+    jaxinit's draw programs, Flax's eager ops, everything) while `active`."""
+
+    EVENT = "/jax/core/compile/backend_compile_duration"
+
+    def __init__(self):
+        import jax
+
+        self.n, self.active = 0, False
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, name, secs, **kwargs):
+        if self.active and name == self.EVENT:
+            self.n += 1
+
+
 def _child(args: dict) -> dict:
     model, contender, size = args["model"], args["contender"], args["size"]
     watchdog = _watchdog(args.get("timeout_s", 150))
@@ -209,6 +226,7 @@ def _child(args: dict) -> dict:
     except _Unavailable as e:
         return {"status": "unavailable", "reason": str(e)}
     setup_s = time.perf_counter() - t_start
+    counter = _CompileCounter() if contender != "torch" else None
     gc.collect()
     gc.disable()  # no collector pause lands inside the timed region
     baseline = _status_bytes("VmRSS")
@@ -216,10 +234,15 @@ def _child(args: dict) -> dict:
     hwm_reset = _reset_peak_rss()
 
     watchdog.start()
+    if counter is not None:
+        counter.active = True
     t0 = time.perf_counter()
     result = init()
     wall_s = time.perf_counter() - t0
     watchdog.cancel()
+    if counter is not None:
+        counter.active = False
+        extra["xla_compiles"] = counter.n
 
     peak = _status_bytes("VmHWM")
     gc.enable()

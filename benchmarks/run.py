@@ -45,6 +45,7 @@ MEDIAN_FIELDS = (
     "trace_lower_s",
     "compile_s",
     "execute_s",
+    "xla_compiles",
 )
 MB = 2**20
 
@@ -197,6 +198,7 @@ def format_table(rows: list[dict]) -> str:
         "x torch",
         "x flax_jit",
         "mem/params",
+        "compiles",
         "params",
     )
     lines = [header]
@@ -208,10 +210,12 @@ def format_table(rows: list[dict]) -> str:
         )
         if r["status"] == "timeout":
             t = f">{r['wall_s_lower_bound']:g}"
-            lines.append((r["model"], r["contender"], t, "timeout", "-", *ratio_cells, "-", ""))
+            lines.append(
+                (r["model"], r["contender"], t, "timeout", "-", *ratio_cells, "-", "-", "")
+            )
             continue
         if r["status"] != "ok":
-            lines.append((r["model"], r["contender"], r["status"], "", "", "", "", "", ""))
+            lines.append((r["model"], r["contender"], r["status"], "", "", "", "", "", "", ""))
             continue
         m = r["median"]
         lines.append(
@@ -223,6 +227,7 @@ def format_table(rows: list[dict]) -> str:
                 num(m["peak_rss_above_baseline_bytes"] / MB, ".1f"),
                 *ratio_cells,
                 num(q["peak_mem_vs_param_bytes"], ".2f"),
+                num(m.get("xla_compiles"), ".0f"),
                 _count(r["n_params"]),
             )
         )

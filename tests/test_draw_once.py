@@ -10,7 +10,7 @@ import pytest
 
 import jaxinit
 from jaxinit import Policy, Rule
-from jaxinit._src.policy import draw  # the engine's sampler, to count its traces alone
+from jaxinit._src.draw import draw  # the engine's sampler, to count its traces alone
 
 SCHEME = "_test_draw_once_counted"
 TRACES = []  # (shape, dtype) each time the scheme's sampling code is traced or called
@@ -71,12 +71,14 @@ def test_each_covered_parameter_drawn_once_and_defaults_never_run():
     assert covered == ["params/d0/kernel", "params/d1/kernel", "params/d2/kernel"]
     # Resolving checks shapes abstractly (possibly from JAX's trace cache) and runs nothing.
     assert all(t for *_, t in TRACES) and RUNS == []
-    # Drawing traces the scheme once per distinct (shape, dtype): d1 and d2 share a program.
+    # Drawing traces the scheme twice per distinct (shape, dtype), never per parameter (d1 and
+    # d2 share a program): once when the fast path plans it (refused here: a host callback is
+    # not elementwise), once for its exact-shape program.
     TRACES.clear()
     drawn = draw(res.decisions, key)
     jax.block_until_ready(drawn)
     jax.effects_barrier()
-    assert sorted(s for s, *_ in TRACES) == [(3, 8), (8, 8)]
+    assert sorted(s for s, *_ in TRACES) == [(3, 8), (3, 8), (8, 8), (8, 8)]
     assert sorted(RUNS) == [(3, 8), (8, 8), (8, 8)]  # each covered parameter runs once
     TRACES.clear(), RUNS.clear(), DEFAULT_CALLS.clear()
 

@@ -16,8 +16,9 @@ from jaxinit._src import paths as paths_lib
 from jaxinit._src import pytree as pytree_lib
 from jaxinit._src import sharding as sharding_lib
 from jaxinit._src.config import load_policy
+from jaxinit._src.draw import draw
 from jaxinit._src.errors import JaxinitError
-from jaxinit._src.policy import Policy, Resolution, UnusedRuleWarning, draw
+from jaxinit._src.policy import Policy, Resolution, UnusedRuleWarning
 from jaxinit._src.report import Explanation, PolicyDiff, diff_rows, explain_rows
 from jaxinit._src.types import PRNGKey
 

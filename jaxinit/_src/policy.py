@@ -30,21 +30,15 @@ matches nothing is reported with an `UnusedRuleWarning` (or an error, `unused="e
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import re
 import warnings
-from contextlib import nullcontext as _nullcontext
 from typing import Any, Iterable, Mapping, Sequence
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 
 from jaxinit._src import fans as fans_lib
-from jaxinit._src import initializers as initializers_lib
-from jaxinit._src import paths as paths_lib
 from jaxinit._src import registry
 from jaxinit._src.errors import (
     JaxinitError,
@@ -53,7 +47,6 @@ from jaxinit._src.errors import (
     did_you_mean,
     unknown,
 )
-from jaxinit._src.types import PRNGKey
 
 CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_size")
 FALLBACKS = ("keep", "strict")
@@ -865,166 +858,6 @@ def _fans(shape, where) -> tuple[float, float]:
         return fans_lib.compute_fans(shape, scheme="context")
     except ShapeError as e:
         raise PolicyError(f"{where}: cannot be resolved: {e}") from None
-
-
-# --------------------------------------------------------------------------------------------
-# Drawing: every covered parameter exactly once, batched by (scheme, shape, dtype).
-
-
-def _hashable(hp: Mapping[str, Any]) -> tuple:
-    return tuple(sorted(hp.items()))
-
-
-@functools.lru_cache(maxsize=4096)
-def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit, stack=((), ())):
-    """One compiled program per distinct (scheme, hyperparameters, shape, dtype, layout):
-    `f(root_key, path_hash) -> array(s)`. Called once per parameter (or fused group) with its
-    own hash, so compilation grows with distinct signatures, never with the parameter count,
-    and every parameter is its own buffer (no stacked batch to split: peak memory stays at the
-    parameters' own size).
-
-    `stack = (stack_shape, stack_axes)` for a layer stacked by a lifted transform: one
-    independent draw per slice, with keys `split(fold_in(root, h), stack_shape)`, moved to the
-    stack axes; each output's `shape` is then the member's inner shape."""
-    init = registry.get(scheme, **dict(hp))
-    stack_shape, stack_axes = stack
-    n_stack = math.prod(stack_shape)
-
-    def one(k):
-        return init(k, sample_shape, dtype)
-
-    def f(root, h):
-        k = jax.random.fold_in(root, h)
-        with initializers_lib.shaped_draws() if shardings is not None else _nullcontext():
-            # shaped draws keep sampling shard-local
-            x = jax.vmap(one)(jax.random.split(k, n_stack)) if stack_axes else one(k)
-        outs = []
-        for shape, axis, lo, hi in outputs:
-            if not stack_axes:
-                y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis)
-                outs.append(jnp.reshape(y, shape))
-                continue
-            y = x if axis is None else jax.lax.slice_in_dim(x, lo, hi, axis=axis + 1)
-            y = jnp.reshape(y, (*stack_shape, *shape))
-            outs.append(jnp.moveaxis(y, tuple(range(len(stack_axes))), stack_axes))
-        return tuple(outs)
-
-    if not jit:
-        return f
-    return jax.jit(f, out_shardings=shardings if shardings is not None else None)
-
-
-def draw(
-    decisions: Sequence[Decision],
-    key: PRNGKey,
-    *,
-    jit: bool = True,
-    shardings: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Samples every covered decision; returns {path: array}.
-
-    Each parameter (or fused group, drawn once and split) is one call of a compiled program
-    shared by every parameter with the same (scheme, hyperparameters, shape, dtype), fed the
-    parameter's own key `fold_in(key, path_hash)`; programs are cached across calls. Every
-    decision is validated (traced) before anything runs, so an error leaves nothing half
-    initialized. `shardings` ({path: Sharding}) makes every array come out directly sharded.
-    """
-    units: dict[str, list[Decision]] = {}
-    for d in decisions:
-        if d.covered:
-            kid = ("group:" + d.group) if d.group is not None else d.spec.path
-            units.setdefault(kid, []).append(d)
-    calls, out = [], {}
-    for kid, ds in units.items():
-        d0 = ds[0]
-        const = getattr(d0.initializer(), "constant_value", None)
-        if const is not None and d0.group is None and not isinstance(key, jax.core.Tracer):
-            # A fill ignores the key: build it on the host and place it (sharded) directly,
-            # which needs no compiled program at all.
-            dt = jnp.dtype(d0.spec.dtype)
-            host = np.full(d0.spec.shape, const, dtype=dt)
-            sh = shardings.get(d0.spec.path) if shardings else None
-            out[d0.spec.path] = jax.device_put(host, sh) if sh is not None else jnp.asarray(host)
-            continue
-        outputs, outs_sh = [], []
-        for d in ds:
-            if d.group is not None:
-                ax = d.rule.group_axis % len(d.group_shape)
-                outputs.append((d.spec.inner_shape, ax, *d.group_slice))
-            else:
-                outputs.append((d.spec.inner_shape, None, 0, 0))
-            outs_sh.append(shardings.get(d.spec.path) if shardings else None)
-        try:
-            hp = _hashable(d0.hyperparameters)
-            hash(hp)
-        except TypeError:  # unhashable hyperparameter values: no cache
-            hp = None
-        args = (
-            d0.scheme,
-            d0.sample_shape,
-            jnp.dtype(d0.spec.dtype).name,
-            tuple(outputs),
-            tuple(outs_sh) if shardings else None,
-            jit,
-            (d0.spec.stack_shape, d0.spec.stack_axes),
-        )
-        if hp is None:
-            fn = _unit_program.__wrapped__(args[0], tuple(d0.hyperparameters.items()), *args[1:])
-        else:
-            fn = _unit_program(args[0], hp, *args[1:])
-        calls.append((fn, np.uint32(paths_lib.path_hash(kid)), ds))
-    # Fix: under an outer jax.jit (jaxinit.init/apply traced by the caller) the key is a
-    # Tracer, which ahead-of-time compiled programs reject; the jitted programs inline.
-    if jit and not isinstance(key, jax.core.Tracer):
-        compiled = _compile_all([fn for fn, _, _ in calls], key, calls[0][1]) if calls else {}
-        calls = [(compiled[fn], h, ds) for fn, h, ds in calls]
-
-    # Largest first, and one large draw at a time: XLA's threefry needs temporaries of about
-    # three times its output, so a large draw made while every other parameter already exists
-    # would set the peak at (all parameters + 3x the largest); made first, it overlaps little.
-    def nbytes(ds):
-        return sum(math.prod(d.spec.shape) * jnp.dtype(d.spec.dtype).itemsize for d in ds)
-
-    calls.sort(key=lambda c: -nbytes(c[2]))
-    for fn, h, ds in calls:
-        xs = fn(key, h)
-        if nbytes(ds) >= SERIAL_DRAW_BYTES and not isinstance(key, jax.core.Tracer):
-            jax.block_until_ready(xs)
-        for d, x in zip(ds, xs):
-            out[d.spec.path] = x
-    return {d.spec.path: out[d.spec.path] for d in decisions if d.spec.path in out}
-
-
-# Draws at least this large run one at a time (see the end of `draw`).
-SERIAL_DRAW_BYTES = 32 * 2**20
-
-
-_COMPILED: dict[tuple, Any] = {}
-
-
-def _compile_all(fns, key, h) -> dict:
-    """Ahead-of-time compiles every distinct program, several at once: XLA releases the GIL
-    while compiling, so a thread pool overlaps the compilations on a multi-core host."""
-    import concurrent.futures
-    import os
-
-    aval = (jax.typeof(key), str(getattr(key, "sharding", None)))
-    todo = {fn for fn in fns if (fn, aval) not in _COMPILED}
-
-    def compile_one(fn):
-        return fn, fn.lower(key, h).compile()
-
-    if len(todo) > 1:
-        workers = min(len(todo), os.cpu_count() or 1)
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            done = list(pool.map(compile_one, todo))
-    else:
-        done = [compile_one(fn) for fn in todo]
-    for fn, c in done:
-        if len(_COMPILED) > 4096:
-            _COMPILED.clear()
-        _COMPILED[(fn, aval)] = c
-    return {fn: _COMPILED[(fn, aval)] for fn in fns}
 
 
 def stats_of(d: Decision):

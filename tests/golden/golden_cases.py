@@ -116,10 +116,10 @@ SKIP = {"orthogonal", "delta_orthogonal", "Orthogonal", "orthogonal_", "sparse",
 def scheme_cases():
     """(label, scheme, hp, shape, dtype) for every registry case."""
     out = []
-    for name in jaxinit.names():
+    for name in sorted(set(jaxinit.names()) | set(RENAMED)):
         hp = REQUIRED_HP.get(name, {})
         try:
-            init = jaxinit.get(name, **hp)
+            init = jaxinit.get(RENAMED.get(name, name), **hp)
         except Exception:  # noqa: BLE001 - schemes that need hyperparameters we did not list
             continue
         del init
@@ -132,6 +132,48 @@ def scheme_cases():
     return out
 
 
+# Through the draw engine (a one-rule policy on a pytree): every scheme at two shapes, and the
+# common ones at sizes on both sides of the engine's size classes and chunk (2**10 ... 2**22)
+# and above 2**24.
+ENGINE_SHAPES = [(64, 33), (3, 3, 4, 8)]
+BOUNDARY_SCHEMES = (
+    ("uniform_", {}),
+    ("normal_", {"std": 0.02}),
+    ("torch_kernel", {}),
+    ("torch_bias", {"fan_in": 3}),
+    ("glorot_normal", {}),
+    ("trunc_normal_", {"std": 0.02}),
+)
+BOUNDARY_SIZES = [1000, 1024, 1025, 8193, 2**19 + 1, 2**22 - 1, 2**22, 2**22 + 1, 2**24 + 2**22 + 7]
+
+
+def engine_cases():
+    out = []
+    for name in sorted(set(jaxinit.names()) | set(RENAMED)):
+        hp = REQUIRED_HP.get(name, {})
+        try:
+            jaxinit.get(RENAMED.get(name, name), **hp)
+        except Exception:  # noqa: BLE001
+            continue
+        for shape in ENGINE_SHAPES:
+            out.append((f"{name}|{shape}|float32", name, hp, shape, "float32"))
+    for name, hp in BOUNDARY_SCHEMES:
+        for n in BOUNDARY_SIZES:
+            shape = (n // 8, 8) if n % 8 == 0 else (n,)
+            out.append((f"{name}{hp}|{shape}|float32", name, hp, shape, "float32"))
+        out.append((f"{name}{hp}|(1025, 7)|bfloat16", name, hp, (1025, 7), "bfloat16"))
+    return out
+
+
+def engine_digest(name, hp, shape, dtype, key) -> str | None:
+    policy = jaxinit.Policy([jaxinit.Rule("w", RENAMED.get(name, name), hp)])
+    try:
+        out = jaxinit.apply(policy, key, {"w": jnp.zeros(shape, dtype)})
+    except jaxinit.JaxinitError:
+        return None
+    return digest(out["w"])
+
+
 def scheme_digest(name, hp, shape, dtype, key) -> str | None:
     try:
         x = jaxinit.get(name, **hp)(key, shape, jnp.dtype(dtype))
@@ -140,7 +182,15 @@ def scheme_digest(name, hp, shape, dtype, key) -> str | None:
     return digest(x)
 
 
-def record() -> dict:
+# Names whose meaning changed on purpose after the recording (issue 13: unprefixed names mean
+# what JAX/Flax mean by them): their recorded draws are reproduced by the name that kept the
+# old meaning.
+RENAMED = {"normal": "normal_", "uniform": "uniform_"}
+
+
+def record(labels: dict | None = None) -> dict:
+    """Every digest; with `labels` ({section: labels}), only those cases of the scheme
+    sections (the recorded ones: names registered later are not golden)."""
     key = jax.random.key(20261201)
     model, args = zoo_inputs()
     out: dict = {"recorded_from": os.environ.get("GOLDEN_COMMIT", "working tree")}
@@ -158,9 +208,18 @@ def record() -> dict:
     # Under an outer jax.jit (the key is a tracer: every program is inlined).
     jitted = jax.jit(lambda k: jaxinit.init(model, k, *args, policy="torch_like"))
     out["jit_torch_like"] = {k: digest(v) for k, v in flatten_dict(jitted(key), sep="/").items()}
+
+    def pick(section, cases):
+        keep = None if labels is None else labels[section]
+        return [c for c in cases if keep is None or c[0] in keep]
+
     out["schemes"] = {
-        label: scheme_digest(name, hp, shape, dt, key)
-        for label, name, hp, shape, dt in scheme_cases()
+        label: scheme_digest(RENAMED.get(name, name), hp, shape, dt, key)
+        for label, name, hp, shape, dt in pick("schemes", scheme_cases())
+    }
+    out["engine"] = {
+        label: engine_digest(name, hp, shape, dt, key)
+        for label, name, hp, shape, dt in pick("engine", engine_cases())
     }
     return out
 

@@ -17,16 +17,16 @@ KEY = 20261201
 
 @pytest.fixture(scope="module")
 def now():
-    return gc.record()
+    return gc.record(labels={k: set(v) for k, v in GOLDEN.items() if k in ("schemes", "engine")})
 
 
-@pytest.mark.parametrize("section", ["presets", "pytree", "jit_torch_like", "schemes"])
+@pytest.mark.parametrize("section", ["presets", "pytree", "jit_torch_like", "schemes", "engine"])
 def test_golden(now, section):
     want, got = GOLDEN[section], now[section]
     if section == "presets":
         want = {f"{p}:{k}": v for p, d in want.items() for k, v in d.items()}
         got = {f"{p}:{k}": v for p, d in got.items() for k, v in d.items()}
-    assert set(got) == set(want), sorted(set(got) ^ set(want))[:10]
+    assert set(got) == set(want), sorted(set(got) ^ set(want))[:10]  # every case still drawn
     changed = sorted(k for k in want if got[k] != want[k])
     assert not changed, f"{len(changed)} of {len(want)} arrays changed, e.g. {changed[:8]}"
 

@@ -62,7 +62,7 @@ SCRIPT = textwrap.dedent(
         out["policies"][pol] = res
     # A scheme with shard-local sampling compiles to a program whose per-device temporaries
     # are far below the full parameter (no device holds a full copy).
-    from jaxinit._src.policy import _unit_program
+    from jaxinit._src.draw import _unit_program
     from jax.sharding import NamedSharding
     init_sh = NamedSharding(mesh, P("data", "model"))
     fn = _unit_program("torch_kernel", (), (4096, 1024), "float32",

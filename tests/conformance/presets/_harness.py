@@ -27,7 +27,7 @@ import scipy.stats  # noqa: E402
 from flax import nnx  # noqa: E402
 
 import jaxinit  # noqa: E402
-from jaxinit._src.policy import draw  # noqa: E402
+from jaxinit._src.draw import draw  # noqa: E402
 
 N_MIN = 20_000  # values per side for a KS test
 P_MIN = 1e-4  # KS p-value threshold (fixed seeds: deterministic)
