@@ -68,7 +68,7 @@ from jaxinit._src.types import PRNGKey
 # (the last one at the class of its remainder). Powers of 8 from 2**10: at most 5 programs per
 # scheme structure; the extra values drawn for padding cost compute, never memory, and CHUNK
 # (4 Mi values, 16 MiB in float32) bounds the temporaries of a large draw.
-CLASSES = (2**10, 2**13, 2**16, 2**19, 2**22)
+CLASSES = (2**10, 2**13, 2**16, 2**18, 2**20)
 CHUNK = CLASSES[-1]
 # Chunks in flight while a large draw is assembled (XLA runs one while the host copies one).
 _IN_FLIGHT = 2
@@ -499,6 +499,20 @@ def _program(struct: str, closed, lits, hoisted, key):
     return compiled
 
 
+# XLA:CPU adopts a NumPy buffer without copying it only when it is aligned like its own.
+_ALIGN = 64
+
+
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """An uninitialized host array whose data is `_ALIGN`-byte aligned, so that
+    `jax.device_put` on the CPU backend wraps it instead of copying it."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = np.empty(nbytes + _ALIGN, np.uint8)
+    start = -raw.ctypes.data % _ALIGN
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
 def _class_draw(plan: _Plan, key_data: np.ndarray, key) -> np.ndarray:
     """Draws the flat array of one plan into a host buffer (zero-copy for a single class)."""
     n = plan.n
@@ -507,8 +521,12 @@ def _class_draw(plan: _Plan, key_data: np.ndarray, key) -> np.ndarray:
         prog = _program(struct, closed, lits, hoisted, key)
         y = prog(key_data, np.uint32(0), np.uint32(0), *lits)
         flat = np.asarray(y)
-        return flat if flat.shape[0] == n else np.array(flat[:n])
-    buf = np.empty((n,), plan.dtype)
+        if flat.shape[0] == n:
+            return flat  # a view of the program's own (aligned) output
+        buf = aligned_empty((n,), plan.dtype)
+        buf[:] = flat[:n]
+        return buf
+    buf = aligned_empty((n,), plan.dtype)
     pending: list = []
 
     def land():
@@ -550,7 +568,7 @@ def _host_unit(d0, plan_fn, key_data: np.ndarray, key, outputs):
         return None
     if stack_axes:
         keys = host_split(key_data, math.prod(stack_shape))
-        full = np.empty((len(keys), plan.n), plan.dtype)
+        full = aligned_empty((len(keys), plan.n), plan.dtype)
         for i, kd in enumerate(keys):
             full[i] = _class_draw(plan, kd, key)
             with _LOCK:
@@ -690,9 +708,10 @@ def draw(
             # A fill ignores the key: build it on the host and place it (sharded) directly,
             # which needs no compiled program at all.
             dt = jnp.dtype(d0.spec.dtype)
-            hostval = np.full(d0.spec.shape, const, dtype=dt)
+            hostval = aligned_empty(tuple(d0.spec.shape), dt)
+            hostval.fill(const)
             sh = shardings.get(d0.spec.path) if shardings else None
-            out[d0.spec.path] = jax.device_put(hostval, sh) if sh is not None else hostval
+            out[d0.spec.path] = jax.device_put(hostval, sh)
             continue
         outputs = []
         for d in ds:
@@ -737,11 +756,20 @@ def draw(
         calls.append((fn, h, ds))
 
     # Fast path: plan every unit first (traces validate every decision before any draw runs);
-    # units whose scheme is not elementwise after its draw join the exact-shape path.
+    # units whose scheme is not elementwise after its draw join the exact-shape path. Each new
+    # program starts compiling (in a thread: XLA releases the GIL) as soon as its plan exists,
+    # while the next units are planned.
     planned = []
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
+    pending: dict = {}
     for d0, ds, hp, dtype, h, outputs in host:
         plan_fn = functools.partial(lambda shp, s=d0.scheme, p=hp, t=dtype: _plan(s, p, shp, t))
-        if plan_fn(tuple(d0.sample_shape)) is None:
+        plan = plan_fn(tuple(d0.sample_shape))
+        if plan is not None:
+            for struct, closed, lits, hoisted in plan.classes.values():
+                if struct not in _PROGRAMS and struct not in pending:
+                    pending[struct] = pool.submit(_program, struct, closed, lits, hoisted, key)
+        if plan is None:
             args = (
                 d0.scheme,
                 tuple(d0.sample_shape),
@@ -755,9 +783,14 @@ def draw(
         else:
             planned.append((d0, ds, plan_fn, h, outputs))
 
-    if jit and calls and not isinstance(key, jax.core.Tracer):
-        compiled = _compile_all([fn for fn, _, _ in calls], key, calls[0][1])
-        calls = [(compiled[fn], h, ds) for fn, h, ds in calls]
+    try:
+        if jit and calls and not isinstance(key, jax.core.Tracer):
+            compiled = _compile_all([fn for fn, _, _ in calls], key, calls[0][1])
+            calls = [(compiled[fn], h, ds) for fn, h, ds in calls]
+        for f in pending.values():
+            f.result()  # re-raises a compile error here, before anything is drawn
+    finally:
+        pool.shutdown(wait=True)
 
     def nbytes(ds):
         return sum(math.prod(d.spec.shape) * jnp.dtype(d.spec.dtype).itemsize for d in ds)
@@ -768,7 +801,7 @@ def draw(
     for d0, ds, plan_fn, h, outputs in planned:
         ys = _host_unit(d0, plan_fn, host_fold_in(root_data, h), key, outputs)
         for d, y in zip(ds, ys):
-            out[d.spec.path] = y
+            out[d.spec.path] = jax.device_put(y)  # zero-copy: CPU device memory is host memory
     calls.sort(key=lambda c: -nbytes(c[2]))
     for fn, h, ds in calls:
         xs = fn(key, h)
