@@ -11,6 +11,9 @@ from jaxinit._src.api import resolve as resolve
 from jaxinit._src.config import load_config_file as load_config_file
 from jaxinit._src.config import load_policy as load_policy
 from jaxinit._src.config import save_policy as save_policy
+from jaxinit._src.draw import DrawStats as DrawStats
+from jaxinit._src.draw import reset_stats as reset_draw_stats
+from jaxinit._src.draw import stats as draw_stats
 from jaxinit._src.errors import ConfigError as ConfigError
 from jaxinit._src.errors import HyperparameterError as HyperparameterError
 from jaxinit._src.errors import JaxinitError as JaxinitError
@@ -42,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = (
     "Decision",
+    "DrawStats",
     "ModuleInfo",
     "ParamSpec",
     "Policy",
@@ -49,12 +53,14 @@ __all__ = (
     "UnusedRuleWarning",
     "apply",
     "diff",
+    "draw_stats",
     "explain",
     "init",
     "load_config_file",
     "load_policy",
     "path_key",
     "presets",
+    "reset_draw_stats",
     "resolve",
     "save_policy",
     "ConfigError",

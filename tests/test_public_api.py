@@ -11,7 +11,8 @@ import pytest
 import jaxinit
 
 PUBLIC = {
-    "ConfigError", "Decision", "HyperparameterError", "Initializer", "JaxinitError", "ModuleInfo",
+    "ConfigError", "Decision", "DrawStats", "draw_stats", "reset_draw_stats",
+    "HyperparameterError", "Initializer", "JaxinitError", "ModuleInfo",
     "ParamSpec", "Policy", "PolicyError", "Rule", "SchemeInfo", "ShapeError", "Stats",
     "TRUNCATED_STD_FACTOR", "UnknownNameError", "UnusedRuleWarning", "all_names", "apply",
     "calculate_gain", "compute_fans", "describe", "diff", "explain", "get", "init",
