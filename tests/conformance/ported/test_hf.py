@@ -78,10 +78,11 @@ def _check(build, policy, seed: int, n: int = K):
 
 
 @pytest.mark.parametrize(
-    "hidden, layers, pad, rng",
-    [(64, 2, 0, 0.02), (48, 3, 1, 0.05)],  # BERT (pad 0); RoBERTa-like pad row 1, wider range
+    "hidden, layers, pad, rng, cls",
+    # BertModel (pad 0); BertForMaskedLM with a RoBERTa-like pad row 1 and a wider range
+    [(64, 2, 0, 0.02, "BertModel"), (48, 3, 1, 0.05, "BertForMaskedLM")],
 )
-def test_hf_bert(hidden, layers, pad, rng):
+def test_hf_bert(hidden, layers, pad, rng, cls):
     cfg = transformers.BertConfig(
         vocab_size=120,
         hidden_size=hidden,
@@ -93,9 +94,12 @@ def test_hf_bert(hidden, layers, pad, rng):
         initializer_range=rng,
     )
     policy = jaxinit.presets.hf_bert(initializer_range=rng, pad_token_id=pad)
-    rules = _check(lambda: transformers.BertModel(cfg), policy, seed=10 + layers)
-    assert rules["params/embeddings/word_embeddings/embedding"].startswith("embedding with padding")
-    assert rules["params/embeddings/position_embeddings/embedding"] == "embedding"
+    rules = _check(lambda: getattr(transformers, cls)(cfg), policy, seed=10 + layers)
+    pre = "params/bert/" if cls == "BertForMaskedLM" else "params/"
+    assert rules[pre + "embeddings/word_embeddings/embedding"].startswith("embedding with padding")
+    assert rules[pre + "embeddings/position_embeddings/embedding"] == "embedding"
+    if cls == "BertForMaskedLM":  # its decoder is tied to word_embeddings, its bias a param
+        assert rules["params/cls/predictions/bias"] == "lm head bias (self.param)"
 
 
 def test_hf_bert_loads_by_name_and_config_file():
@@ -187,10 +191,11 @@ def test_hf_vit(hidden, layers, rng):
 
 
 @pytest.mark.parametrize(
-    "d_model, d_kv, heads, d_ff, layers, factor",
-    [(64, 16, 4, 128, 2, 1.0), (48, 8, 3, 96, 3, 0.5)],
+    "d_model, d_kv, heads, d_ff, layers, factor, ff",
+    # T5 (relu wi/wo); a T5 v1.1-like gated feed-forward (wi_0, wi_1), other sizes and factor
+    [(64, 16, 4, 128, 2, 1.0, "relu"), (48, 8, 3, 96, 3, 0.5, "gated-gelu")],
 )
-def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor):
+def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor, ff):
     cfg = transformers.T5Config(
         vocab_size=100,
         d_model=d_model,
@@ -200,6 +205,7 @@ def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor):
         num_layers=layers,
         num_decoder_layers=2,
         initializer_factor=factor,
+        feed_forward_proj=ff,
     )
     policy = jaxinit.presets.hf_t5(
         d_model=d_model, d_kv=d_kv, num_heads=heads, d_ff=d_ff, factor=factor
@@ -209,6 +215,8 @@ def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor):
     assert rules[att + "/q/kernel"] == "attention q: factor (d_model d_kv)^-1/2"
     assert rules[att + "/relative_attention_bias/embedding"].startswith("relative_attention_bias")
     assert rules["params/shared/embedding"] == "embedding"
+    wi = "wi_0" if ff.startswith("gated") else "wi"
+    assert rules[f"params/encoder/block_0/layer_1/DenseReluDense/{wi}/kernel"].startswith("feed")
 
 
 def test_hf_configs_load():
