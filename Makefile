@@ -47,16 +47,6 @@ refs-ported:
 	$(REFSVENV)/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" "timm==1.0.31" numpy
 	$(REFSVENV)/bin/python tests/reference/ported/record_refs.py
 
-# timm/torchvision reference draws for tests/conformance/ported/test_refs.py (not part of
-# `make test`, which reads the committed tests/reference/ported/refs.{json,npz}): torchvision
-# and timm need their own torch, so a separate environment.
-REFSVENV := .venv-refs
-refs-ported:
-	rm -rf $(REFSVENV)
-	$(PY) -m venv $(REFSVENV)
-	$(REFSVENV)/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" "timm==1.0.31" numpy
-	$(REFSVENV)/bin/python tests/reference/ported/record_refs.py
-
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check jaxinit tests configs examples benchmarks
 	$(BIN)/ruff check jaxinit tests configs examples benchmarks
