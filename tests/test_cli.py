@@ -24,7 +24,7 @@ def test_list_shows_every_scheme(capsys):
     assert rc == 0
     for name in jaxinit.names():
         assert f"\n{name} " in out
-    assert "U(-1/sqrt(fan_in), 1/sqrt(fan_in))" in out  # torch_kernel's formula
+    assert "U(-1 / sqrt(fan_in), 1 / sqrt(fan_in))" in out  # torch_kernel's formula
 
 
 def test_explain_table_and_json(capsys):

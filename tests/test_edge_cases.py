@@ -36,7 +36,7 @@ class Sowing(nn.Module):
 def test_linen_non_parameter_variables_come_from_the_module():
     x = jnp.ones((1, 3))
     ref = Sowing().init(KEY, x)
-    for policy in ("torch_like", Policy([Rule(r".*", "normal")], fallback="strict")):
+    for policy in ("torch_like", Policy([Rule(r".*", "normal_")], fallback="strict")):
         got = jaxinit.init(Sowing(), KEY, x, policy=policy)
         assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(ref)
         assert shapes(got["state"]) == shapes(ref["state"])
@@ -93,7 +93,7 @@ def test_nnx_non_parameter_variables_are_kept():
     feat_before = np.asarray(m.feat.get_value()[0])
     rows = jaxinit.explain(m, policy="torch_like").rows
     assert [r.path for r in rows] == ["params/lin/bias", "params/lin/kernel"]
-    jaxinit.init(m, KEY, policy=Policy([Rule(r".*", "normal")], fallback="strict"))
+    jaxinit.init(m, KEY, policy=Policy([Rule(r".*", "normal_")], fallback="strict"))
     assert m.scalar.get_value() == 1.0 and m.empty.get_value() is None
     np.testing.assert_array_equal(jax.random.key_data(m.stream.get_value()), key_before)
     np.testing.assert_array_equal(m.feat.get_value()[0], feat_before)
@@ -101,7 +101,7 @@ def test_nnx_non_parameter_variables_are_kept():
 
 def test_pytree_key_leaves_are_kept_and_seen_by_no_rule():
     tree = {"w": jnp.zeros((3, 4)), "key": jax.random.key(1)}
-    policy = Policy([Rule(r".*", "normal")], fallback="strict")
+    policy = Policy([Rule(r".*", "normal_")], fallback="strict")
     assert [r.path for r in jaxinit.explain(tree, policy=policy).rows] == ["w"]
     out = jaxinit.apply(policy, KEY, tree)
     assert out["key"] is tree["key"] and float(jnp.abs(out["w"]).max()) > 0

@@ -16,7 +16,7 @@ import jaxinit
 from jaxinit import Policy, Rule
 
 KEY = jax.random.key(11)
-POLICY = Policy([Rule(r".*kernel", "glorot_uniform"), Rule(r".*bias", "normal", {"std": 0.1})])
+POLICY = Policy([Rule(r".*kernel", "glorot_uniform"), Rule(r".*bias", "normal_", {"std": 0.1})])
 
 
 class MLP(nn.Module):
@@ -82,7 +82,7 @@ def test_path_key_reproduces_a_parameter_and_vmap_equals_per_key():
     params = jaxinit.init(MLP(), KEY, X, policy=POLICY)["params"]
     np.testing.assert_array_equal(
         params["b"]["bias"],
-        jaxinit.get("normal", std=0.1)(jaxinit.path_key(KEY, "params/b/bias"), (3,), jnp.float32),
+        jaxinit.get("normal_", std=0.1)(jaxinit.path_key(KEY, "params/b/bias"), (3,), jnp.float32),
     )
     # The key is the documented fold_in of a BLAKE2b hash, not Python's salted hash.
     import hashlib

@@ -157,13 +157,13 @@ def test_rng_state_is_not_a_parameter_and_is_kept():
     key_before, count_before = _key_data(m.drop.rngs.key), int(m.drop.rngs.count.get_value())
     paths = [r.path for r in jaxinit.explain(m, policy="torch_like").rows]
     assert paths == ["params/lin/bias", "params/lin/kernel"]
-    jaxinit.init(m, KEY, policy=Policy([Rule(".*", "normal")], fallback="strict"))
+    jaxinit.init(m, KEY, policy=Policy([Rule(".*", "normal_")], fallback="strict"))
     np.testing.assert_array_equal(_key_data(m.drop.rngs.key), key_before)
     assert int(m.drop.rngs.count.get_value()) == count_before
 
 
 def test_abstract_module_rng_state_comes_out_concrete_and_keyed():
-    policy = Policy([Rule(".*kernel", "normal"), Rule(".*bias", "zeros")])
+    policy = Policy([Rule(".*kernel", "normal_"), Rule(".*bias", "zeros")])
     made = []
     for key in (KEY, jax.random.key(4), KEY):
         a = nnx.eval_shape(lambda: WithDropout(nnx.Rngs(0, dropout=1)))

@@ -147,7 +147,7 @@ def test_context_binding_kernel_fans_hidden_size_module_attr_and_cfg():
         [
             Rule(r".*bias", "torch_bias", {"fan_in": "ctx:kernel_fan_in"}, name="bias"),
             Rule(r"params/cell/.*", "torch_rnn", {"hidden_size": "ctx:hidden_size"}),
-            Rule(r"params/proj/kernel", "normal", {"std": "cfg:std"}),
+            Rule(r"params/proj/kernel", "normal_", {"std": "cfg:std"}),
             Rule(r"params/encoder/.*", "constant", {"value": "ctx:module.width"}),
             Rule(r".*", "torch_kernel", {"fan_in": "ctx:fan_out"}),
         ],
@@ -229,7 +229,7 @@ def test_bad_hyperparameter_name_and_value_fail_at_build():
         jaxinit.HyperparameterError,
         match=r"rule 'n'.*no hyperparameter 'stdev'.*Did you mean 'std'",
     ):
-        Rule(r".*", "normal", {"stdev": 0.1}, name="n")
+        Rule(r".*", "normal_", {"stdev": 0.1}, name="n")
     with pytest.raises(jaxinit.HyperparameterError, match=r"rule 'b'.*needs.*fan_in"):
         Rule(r".*", "torch_bias", name="b")
     with pytest.raises(jaxinit.HyperparameterError, match=r"rule 'g'"):
@@ -245,7 +245,8 @@ def test_bad_ctx_name_and_missing_cfg_variable_fail_at_build():
         jaxinit.PolicyError, match=r"rule 'd' \(#0\).*'num_layer'.*Did you mean 'num_layers'"
     ):
         Policy(
-            [Rule(r".*", "normal", {"std": "cfg:num_layer"}, name="d")], variables={"num_layers": 4}
+            [Rule(r".*", "normal_", {"std": "cfg:num_layer"}, name="d")],
+            variables={"num_layers": 4},
         )
 
 
@@ -294,7 +295,7 @@ def test_unused_required_rule_warns_and_optional_does_not():
         [
             Rule(r".*kernel", "zeros"),
             Rule(r".*/kernal", "ones", name="typo"),
-            Rule(r".*/embedding", "normal", optional=True, name="opt"),
+            Rule(r".*/embedding", "normal_", optional=True, name="opt"),
         ]
     )
     with pytest.warns(jaxinit.UnusedRuleWarning, match=r"#1 rule 'typo'") as rec:
@@ -347,7 +348,7 @@ RICH = Policy(
             rank=1,
             optional=True,
         ),
-        Rule(r".*", "normal", {"std": "cfg:std"}, shape=(None, 4), raw_shape=True),
+        Rule(r".*", "normal_", {"std": "cfg:std"}, shape=(None, 4), raw_shape=True),
     ],
     fallback="strict",
     unused="error",

@@ -61,7 +61,7 @@ def test_apply_changes_only_matched_leaves():
 
 
 def test_init_on_a_pytree_is_apply_and_keeps_dtype():
-    p = Policy([Rule(r".*", "normal", {"std": 0.5})])
+    p = Policy([Rule(r".*", "normal_", {"std": 0.5})])
     a = jaxinit.init(make(), KEY, policy=p)
     b = jaxinit.apply(p, KEY, make())
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):

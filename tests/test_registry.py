@@ -69,7 +69,6 @@ INITIALIZER_RECS: dict[str, Rec] = {
     ),
     "lecun_normal": Rec({}, KERNELS),
     "lecun_uniform": Rec({}, KERNELS),
-    "normal": Rec({"mean": 1.0, "std": 0.5}, ((), (7,), (4, 5))),
     "ones": Rec({}, ((), (7,), (4, 5)), constant=True),
     "orthogonal": Rec({"gain": 2.0}, ((4, 6), (6, 4), (3, 3, 4, 8))),
     "padded_normal": Rec({"std": 0.5, "mean": 0.25}, ((10, 4), (3, 3, 4, 6))),
@@ -82,12 +81,13 @@ INITIALIZER_RECS: dict[str, Rec] = {
     "torch_kaiming_normal": Rec({"a": 0.2, "mode": "fan_out"}, KERNELS),
     "torch_kaiming_uniform": Rec({"nonlinearity": "relu"}, KERNELS),
     "torch_kernel": Rec({}, KERNELS),
+    "torch_normal": Rec({"mean": 1.0, "std": 0.5}, ((), (7,), (4, 5))),
+    "torch_uniform": Rec({"low": -1.0, "high": 2.0}, ((), (7,), (4, 5))),
     "torch_rnn": Rec({"hidden_size": 8, "terms": 2}, ((32,), (5, 32))),
     "torch_xavier_normal": Rec({"gain": 1.5}, KERNELS),
     "torch_xavier_uniform": Rec({"gain": 0.5}, KERNELS),
     "trunc_normal": Rec({"mean": 0.1, "std": 0.5, "a": -0.6, "b": 0.8}, ((), (7,), (4, 5))),
     "truncated_normal": Rec({"stddev": 0.1, "lower": -1.0, "upper": 3.0}, ((7,), (4, 5))),
-    "uniform": Rec({"low": -1.0, "high": 2.0}, ((), (7,), (4, 5))),
     "unit_forget_bias": Rec({"gates": 4}, ((8,), (2, 12)), constant=True),
     "uniform_unit_scaling": Rec({"factor": 1.5}, ((7,), (4, 5), (3, 3, 4))),
     "variance_scaling": Rec(
@@ -134,8 +134,11 @@ def test_every_alias_resolves_to_a_canonical_name():
         ("kaiming_uniform_", "torch_kaiming_uniform"),
         ("kaiming_normal_", "torch_kaiming_normal"),
         ("trunc_normal_", "trunc_normal"),
-        ("uniform_", "uniform"),
-        ("normal_", "normal"),
+        ("uniform_", "torch_uniform"),
+        ("normal_", "torch_normal"),
+        # unprefixed normal/uniform are JAX/Flax's
+        ("normal", "jax_normal"),
+        ("uniform", "jax_uniform"),
         ("orthogonal_", "orthogonal"),
         ("sparse_", "sparse"),
         ("eye_", "eye"),
@@ -235,6 +238,10 @@ def _zero_size(shape):
     return shape[:-1] + (0,)
 
 
+# torch's kaiming_uniform_/kaiming_normal_ warn on zero-element tensors; so do these.
+WARN_ZERO = {"torch_kaiming_uniform", "torch_kaiming_normal"}
+
+
 @pytest.mark.parametrize("dtype", (jnp.float32, jnp.bfloat16), ids=lambda d: jnp.dtype(d).name)
 @pytest.mark.parametrize("name", sorted(INITIALIZER_RECS))
 def test_zero_size_shapes_give_empty_arrays(name, dtype):
@@ -242,7 +249,11 @@ def test_zero_size_shapes_give_empty_arrays(name, dtype):
         if not shape:
             continue
         for zshape in sorted({_zero_size(shape), (0,) + shape[1:]}):
-            x = build(name)(KEY, zshape, dtype)
+            if name in WARN_ZERO:
+                with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+                    x = build(name)(KEY, zshape, dtype)
+            else:
+                x = build(name)(KEY, zshape, dtype)
             assert x.shape == zshape and x.dtype == jnp.dtype(dtype) and x.size == 0
 
 
@@ -308,8 +319,9 @@ def test_unknown_and_missing_hyperparameters():
         ("dirac", {"groups": True}),
         ("torch_bias", {"fan_in": 0}),
         ("torch_rnn", {"hidden_size": 8, "terms": 0}),
-        ("uniform", {"low": 1.0, "high": 0.0}),
-        ("normal", {"std": float("nan")}),
+        ("uniform_", {"low": 1.0, "high": 0.0}),
+        ("normal_", {"std": float("nan")}),
+        ("normal", {"stddev": -1.0}),
         ("torch_embedding", {"padding_idx": 1.0}),
     ],
 )
@@ -334,7 +346,7 @@ def test_bad_hyperparameter_values_fail_at_build_time(name, hp):
         ("variance_scaling", {"in_axis": 2}, (4, 4)),
         ("keras_conv_glorot_uniform", {"groups": 3}, (3, 3, 1, 8)),
         ("unit_forget_bias", {"gates": 4}, (6,)),
-        ("uniform", {}, (-1, 3)),
+        ("uniform_", {}, (-1, 3)),
     ],
 )
 def test_bad_shapes_fail_at_call_time(name, hp, shape):
@@ -344,7 +356,7 @@ def test_bad_shapes_fail_at_call_time(name, hp, shape):
 
 def test_integer_dtype_is_rejected_by_random_schemes():
     with pytest.raises(jaxinit.ShapeError, match="int32"):
-        jaxinit.get("normal")(KEY, (3,), jnp.int32)
+        jaxinit.get("normal_")(KEY, (3,), jnp.int32)
 
 
 @pytest.mark.parametrize("dtype", [jnp.int32, jnp.int8, jnp.uint8, jnp.bool_])
@@ -467,7 +479,7 @@ def close(a, b, rtol=1e-6):
         ),
         # explicit parameters
         (
-            "uniform",
+            "uniform_",
             {"low": -1.0, "high": 3.0},
             lambda: -1.0 + 4.0 * jax.random.uniform(KEY, SHAPE, F32),
         ),
@@ -475,7 +487,9 @@ def close(a, b, rtol=1e-6):
         ("keras_embedding", {}, lambda: -0.05 + 0.1 * jax.random.uniform(KEY, SHAPE, F32)),
         ("jax_uniform", {"scale": 0.3}, lambda: 0.3 * jax.random.uniform(KEY, SHAPE, F32)),
         ("symmetric_uniform", {"bound": 0.3}, lambda: 0.3 * unif()),
-        ("normal", {"mean": 1.0, "std": 2.0}, lambda: 1.0 + 2.0 * norm()),
+        ("normal_", {"mean": 1.0, "std": 2.0}, lambda: 1.0 + 2.0 * norm()),
+        ("normal", {"stddev": 0.3}, lambda: 0.3 * norm()),
+        ("uniform", {"scale": 0.3}, lambda: 0.3 * jax.random.uniform(KEY, SHAPE, F32)),
         ("random_normal", {}, lambda: 0.05 * norm()),
         ("jax_normal", {}, lambda: 0.01 * norm()),
         (
@@ -659,6 +673,8 @@ JAX_SAME = [
     ),
     ("jax_normal", {}, jax.nn.initializers.normal()),
     ("jax_uniform", {}, jax.nn.initializers.uniform()),
+    ("normal", {"stddev": 0.5}, jax.nn.initializers.normal(0.5)),
+    ("uniform", {"scale": 2.0}, jax.nn.initializers.uniform(2.0)),
     (
         "variance_scaling",
         {"scale": 2.0, "mode": "fan_avg", "distribution": "normal"},
@@ -908,3 +924,197 @@ def test_bounded_draws_that_fit_float16_are_not_rejected_as_overflowing():
         assert float(jnp.abs(x).max()) > 0.9 * max(abs(v) for v in hp.values())
     with pytest.raises(jaxinit.ShapeError, match="overflows float16"):
         jaxinit.get("uniform_", low=-1e5, high=1e5)(KEY, (3,), jnp.float16)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Every scheme's formula (`describe(name).formula`) evaluated against its `.stats()`.
+#
+# The formulas use one small notation: `name = expr` definitions, then `w ~ LAW` or `w = expr`,
+# then free text. LAW is U(lo, hi), N(mean, std^2), TN(mean, sigma, lo, hi) (mean + sigma * a
+# standard normal truncated to [lo, hi]), sum_of(terms, LAW), D(distribution, std) (JAX's
+# variance-scaling laws) or D(keras(distribution), std). Names are hyperparameters, fan_in,
+# fan_out, fan_avg, fan_geo_avg, n(mode), fan(mode), shape, and math functions.
+
+STRUCTURED = {  # formulas that describe a construction, not a law with moments
+    "delta_orthogonal",
+    "dirac",
+    "eye",
+    "orthogonal",
+    "sparse",
+    "unit_forget_bias",
+}
+
+
+def _law_u(lo, hi):
+    return jaxinit.Stats((lo + hi) / 2, (hi - lo) / math.sqrt(12), lo, hi)
+
+
+def _law_n(mean, var):
+    return jaxinit.Stats(mean, math.sqrt(var), -math.inf, math.inf)
+
+
+def _law_tn(mean, sigma, lo, hi):
+    ref = scipy.stats.truncnorm(lo, hi, loc=mean, scale=sigma)
+    return jaxinit.Stats(float(ref.mean()), float(ref.std()), mean + sigma * lo, mean + sigma * hi)
+
+
+def _law_sum(terms, law):
+    return jaxinit.Stats(
+        terms * law.mean, math.sqrt(terms) * law.std, terms * law.low, terms * law.high
+    )
+
+
+def _law_d(distribution, std):
+    if distribution == "uniform":
+        return _law_u(-math.sqrt(3) * std, math.sqrt(3) * std)
+    if distribution in ("normal", "untruncated_normal"):
+        return _law_n(0.0, std**2)
+    if distribution == "truncated_normal":
+        return _law_tn(0.0, std / TRUNCATED_STD_FACTOR, -2, 2)
+    assert distribution == "truncated_normal_uncorrected"
+    return _law_tn(0.0, std, -2, 2)
+
+
+def evaluate_formula(formula: str, names: dict) -> jaxinit.Stats:
+    env = {
+        "sqrt": math.sqrt,
+        "max": max,
+        "prod": math.prod,
+        "calculate_gain": jaxinit.calculate_gain,
+        "U": _law_u,
+        "N": _law_n,
+        "TN": _law_tn,
+        "sum_of": _law_sum,
+        "D": _law_d,
+        "keras": lambda d: "truncated_normal" if d == "normal" else d,
+        **names,
+    }
+    for part in formula.split("; "):
+        lhs, op, rhs = part.partition(" ~ " if " ~ " in part else " = ")
+        rhs = rhs.replace("^2", "**2")
+        if lhs.strip() == "w":
+            law = eval(rhs, {"__builtins__": {}}, env)  # noqa: S307 - our own docstrings
+            if not isinstance(law, jaxinit.Stats):
+                law = jaxinit.Stats(float(law), 0.0, float(law), float(law))
+            return law
+        env[lhs.strip()] = eval(rhs, {"__builtins__": {}}, env)  # noqa: S307
+    raise AssertionError(f"no 'w ~ ...' or 'w = ...' in {formula!r}")
+
+
+def _formula_names(name: str, hp: dict, shape: tuple) -> dict:
+    info = jaxinit.describe(name)
+    full = {k: v for k, v in info.defaults.items() if k not in info.required}
+    full.update(hp)
+    init = jaxinit.get(name, **hp)
+    if hasattr(init, "fans"):
+        fi, fo = init.fans(shape)
+    else:
+        kw = {k: full[k] for k in ("in_axis", "out_axis", "batch_axis") if k in full}
+        low = "keras" if name.startswith("keras_") or name == "uniform_unit_scaling" else "error"
+        try:
+            fi, fo = jaxinit.compute_fans(shape, **kw, low_rank=low)
+        except jaxinit.ShapeError:
+            fi = fo = float("nan")
+    n = {"fan_in": fi, "fan_out": fo, "fan_avg": (fi + fo) / 2, "fan_geo_avg": math.sqrt(fi * fo)}
+    names = {"fan_avg": n["fan_avg"], "fan_geo_avg": n["fan_geo_avg"], "shape": shape}
+    names.update(fan_in=fi, fan_out=fo, n=lambda m: n[m], fan=lambda m: n[m])
+    names.update({k: v for k, v in full.items() if v is not None})
+    return names
+
+
+FORMULA_CASES = (
+    [(name, rec.hp, rec.big) for name, rec in INITIALIZER_RECS.items() if name not in STRUCTURED]
+    + [
+        ("variance_scaling", {"distribution": d, "mode": m, "scale": 0.7}, (6, 5, 7, 9))
+        for d in ("uniform", "normal", "truncated_normal", "truncated_normal_uncorrected")
+        for m in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+    ]
+    + [
+        ("keras_variance_scaling", {"distribution": d, "mode": "fan_avg"}, (3, 2))
+        for d in ("uniform", "normal", "untruncated_normal", "truncated_normal")
+    ]
+    + [
+        (
+            "torch_kaiming_uniform",
+            {"a": 0.3, "mode": "fan_out", "nonlinearity": "leaky_relu"},
+            SHAPE,
+        ),
+        ("torch_bias", {"fan_in": 9, "terms": 2}, (40,)),
+        ("keras_he_uniform", {}, ()),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "name,hp,shape", FORMULA_CASES, ids=[f"{n}{hp}{s}" for n, hp, s in FORMULA_CASES]
+)
+def test_formula_agrees_with_stats(name, hp, shape):
+    """The registry formula, evaluated, gives the moments and support `.stats()` reports (the
+    old generated `w ~ uniform(0, 1 / fan_avg)` for glorot_uniform fails here)."""
+    formula = jaxinit.describe(name).formula
+    init = jaxinit.get(name, **hp)
+    st = init.stats(shape)
+    assert st is not None, name
+    got = evaluate_formula(formula, _formula_names(name, hp, shape))
+    for field in ("mean", "std", "low", "high"):
+        want = getattr(st, field)
+        assert getattr(got, field) == pytest.approx(want, rel=1e-6, abs=1e-12), (
+            name,
+            formula,
+            field,
+        )
+
+
+def test_structured_formulas_are_constructions():
+    for name in STRUCTURED:
+        f = jaxinit.describe(name).formula
+        assert f and jaxinit.describe(name).source, name
+        # a construction: `w = ...` of a structure, or zeros placed in a normal draw (sparse)
+        assert f.startswith(("w = ", "w[", "b = ")) or "zeros" in f, (name, f)
+
+
+def test_glorot_uniform_formula_reads_right():
+    assert jaxinit.describe("glorot_uniform").formula == (
+        "limit = sqrt(3 / fan_avg); w ~ U(-limit, limit)"
+    )
+    assert jaxinit.describe("xavier_uniform_").formula == (
+        "limit = gain * sqrt(6 / (fan_in + fan_out)); w ~ U(-limit, limit)"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Names with other meanings elsewhere: kept (JAX/Flax meaning), documented, hinted.
+
+
+def _ambiguous_names():
+    from jaxinit._src.registry import other_meanings
+
+    return [n for n in jaxinit.all_names() if other_meanings(n)]
+
+
+def test_readme_naming_table_lists_every_ambiguous_name():
+    import pathlib
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("| name | JAX / Flax |", 1)[1].split("\n\n", 1)[0]
+    names = _ambiguous_names()
+    assert len(names) >= 10
+    for name in names:
+        family = name.split("_")[0] + "_*"
+        assert f"`{name}`" in table or f"`{family}`" in table, name
+
+
+@pytest.mark.parametrize("name", _ambiguous_names())
+def test_every_hyperparameter_error_on_an_ambiguous_name_names_the_alternatives(name):
+    from jaxinit._src.registry import other_meanings
+
+    with pytest.raises(jaxinit.HyperparameterError) as e:
+        jaxinit.get(name, not_a_hyperparameter=1)
+    for scheme, framework in other_meanings(name):
+        assert f"'{scheme}' ({framework} semantics)" in str(e.value)
+        jaxinit.describe(scheme)  # every suggestion is a registered name
+    # the torch/Keras names the hints point to are unambiguous: no hint on them
+    for scheme, _ in other_meanings(name):
+        with pytest.raises(jaxinit.HyperparameterError) as e:
+            jaxinit.get(scheme, not_a_hyperparameter=1)
+        assert "semantics)" not in str(e.value), scheme

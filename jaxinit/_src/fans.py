@@ -43,8 +43,11 @@ def compute_fans(
 
     `fan_in = prod(shape[in_axis]) * rf` and `fan_out = prod(shape[out_axis]) * rf`, where the
     receptive field `rf` is the product of every axis that is neither in, out nor batch
-    (JAX's `_compute_fans`). For rank < 2, `low_rank="error"` raises (JAX and torch behaviour);
-    `low_rank="keras"` returns `(1, 1)` for rank 0 and `(n, n)` for rank 1 (Keras/Haiku).
+    (JAX's `_compute_fans`). For rank < 2 with the default `in_axis=-2`, `low_rank="error"`
+    raises (JAX and torch behaviour); with explicit axes the fans come from the listed axes, as
+    in JAX (an empty list is an empty product, 1: `in_axis=(), out_axis=()` on `()` gives
+    `(1, 1)`). `low_rank="keras"` returns `(1, 1)` for rank 0 and `(n, n)` for rank 1
+    (Keras/Haiku).
     """
     shape = tuple(int(d) for d in shape)
     if low_rank not in LOW_RANK_CHOICES:
@@ -54,11 +57,14 @@ def compute_fans(
     if len(shape) < 2:
         if low_rank == "keras":
             return (1.0, 1.0) if len(shape) == 0 else (float(shape[0]), float(shape[0]))
-        raise ShapeError(
-            f"{scheme}: cannot compute fan_in/fan_out of a shape of rank {len(shape)} {shape}; "
-            "fans need rank >= 2 (pass fan_in=/fan_out= explicitly, or use a scheme meant for "
-            "biases such as 'torch_bias' or 'zeros')."
-        )
+        # JAX refuses only the default in_axis=-2 here; explicit axes are taken as given.
+        if isinstance(in_axis, int) and in_axis == -2:
+            raise ShapeError(
+                f"{scheme}: cannot compute fan_in/fan_out of a shape of rank {len(shape)} "
+                f"{shape} with the default in_axis=-2; fans need rank >= 2 (pass explicit "
+                "in_axis=/out_axis= or fan_in=/fan_out=, or use a scheme meant for biases such "
+                "as 'torch_bias' or 'zeros')."
+            )
     nd = len(shape)
     ins = _axes(in_axis, nd, "in_axis", scheme)
     outs = _axes(out_axis, nd, "out_axis", scheme)
@@ -73,6 +79,17 @@ def compute_fans(
         return 0.0, 0.0
     rf = math.prod(shape) / denom
     return float(in_size * rf), float(out_size * rf)
+
+
+def keras_axes_fans(
+    shape: Shape, input_axes: Sequence[int], output_axes: Sequence[int], scheme: str = "keras"
+) -> tuple[float, float]:
+    """Keras 3 `compute_fans(shape, input_axes, output_axes)`: the products of exactly the listed
+    axes (no receptive field), e.g. `(512, 8, 64)` with `[0]`, `[2]` gives `(512, 64)`."""
+    shape = tuple(int(d) for d in shape)
+    ins = _axes(tuple(input_axes), len(shape), "input_axes", scheme)
+    outs = _axes(tuple(output_axes), len(shape), "output_axes", scheme)
+    return float(math.prod(shape[a] for a in ins)), float(math.prod(shape[a] for a in outs))
 
 
 def torch_fans(shape: Sequence[int]) -> tuple[float, float]:

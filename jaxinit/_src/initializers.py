@@ -30,7 +30,7 @@ import numpy as np
 from jaxinit._src import fans as fans_lib
 from jaxinit._src.errors import HyperparameterError, ShapeError, unknown
 from jaxinit._src.gain import NONLINEARITIES, calculate_gain
-from jaxinit._src.registry import register
+from jaxinit._src.registry import note_other_meanings, register
 from jaxinit._src.tf_random import tf_seedable  # tf_seed= on the Keras-named schemes
 from jaxinit._src.types import Array, Axes, DType, PRNGKey, Shape
 
@@ -273,8 +273,20 @@ def make_initializer(
     return init
 
 
+def _is_real_0d(v: Any) -> bool:
+    """A 0-d NumPy/JAX array of a real (integer or floating) dtype, e.g. `jnp.array(1.0)`."""
+    return (
+        isinstance(v, (np.ndarray, jax.Array))
+        and not isinstance(v, jax.core.Tracer)
+        and v.ndim == 0
+        and (jnp.issubdtype(v.dtype, jnp.floating) or jnp.issubdtype(v.dtype, jnp.integer))
+    )
+
+
 def _finite(scheme: str, **values: float) -> None:
     for name, v in values.items():
+        if _is_real_0d(v):
+            v = v.item()
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
             raise HyperparameterError(f"{scheme}: {name}={v!r} must be a real number.")
         if not math.isfinite(float(v)):
@@ -352,6 +364,87 @@ def _check_truncation(
 
 # --------------------------------------------------------------------------------------------
 # Constants.
+#
+# First the wrapper that gives the JAX-named factories JAX's extras: a build-time default
+# `dtype=` (the call-time dtype overrides it, as in `jax.nn.initializers`) and, for the schemes
+# JAX draws in complex (the variance-scaling family and `normal`), complex64/complex128.
+
+
+def _build_dtype(scheme: str, dtype: Any, complex_ok: bool) -> Any:
+    """Validates a build-time `dtype=`: a real floating dtype, or complex where JAX has one."""
+    if dtype is None:
+        return None
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError as e:
+        raise HyperparameterError(f"{scheme}: dtype={dtype!r} is not a dtype.") from e
+    if jnp.issubdtype(dt, jnp.floating) or (complex_ok and jnp.issubdtype(dt, jnp.complexfloating)):
+        return dt
+    kinds = "a real floating dtype" + (" or complex64/complex128" if complex_ok else "")
+    raise HyperparameterError(f"{scheme}: dtype={dtype!r} is not supported; use {kinds}.")
+
+
+def _is_complex(dtype: Any) -> bool:
+    return dtype is not None and jnp.issubdtype(jnp.dtype(dtype), jnp.complexfloating)
+
+
+def _jax_factory(
+    init: Callable[..., Array],
+    dtype: Any = None,
+    complex_sample: Callable[[PRNGKey, tuple[int, ...], Any], Array] | None = None,
+) -> Callable[..., Array]:
+    """`init` with a default dtype and (when `complex_sample` is given) complex dtypes.
+
+    `complex_sample(key, shape, complex_dtype)` draws the complex array (JAX's construction).
+    """
+    scheme = init.scheme
+    dtype = _build_dtype(scheme, dtype, complex_sample is not None)
+    if dtype is None and complex_sample is None:
+        return init
+
+    def wrapped(
+        key: PRNGKey, shape: Shape, dtype: DType | None = dtype, out_sharding: Any = None
+    ) -> Array:
+        if complex_sample is None or not _is_complex(dtype):
+            return init(key, shape, dtype, out_sharding)
+        shape, _ = check_shape_dtype(scheme, shape, jnp.float32)  # the shape checks only
+        cd = jnp.dtype(dtype)
+        out = jnp.zeros(shape, cd) if math.prod(shape) == 0 else complex_sample(key, shape, cd)
+        if out_sharding is not None:
+            out = jax.lax.with_sharding_constraint(out, out_sharding)
+        return out
+
+    wrapped.__dict__.update(init.__dict__)
+    if dtype is not None:
+        wrapped.hyperparameters = {**init.hyperparameters, "dtype": dtype.name}
+    wrapped.__name__ = wrapped.__qualname__ = scheme
+    return wrapped
+
+
+def _complex_uniform(key: PRNGKey, shape: tuple[int, ...], dtype: Any) -> Array:
+    """Uniform on the disk of radius sqrt(2): zero mean, E|z|^2 = 1 (jax `_complex_uniform`)."""
+    key_r, key_theta = jax.random.split(key)
+    real = jnp.finfo(dtype).dtype
+    r = jnp.sqrt(2 * jax.random.uniform(key_r, shape, real)).astype(dtype)
+    theta = 2 * np.pi * jax.random.uniform(key_theta, shape, real).astype(dtype)
+    return r * jnp.exp(1j * theta)
+
+
+def _complex_truncated_normal(key: PRNGKey, upper: float, shape: tuple[int, ...], dtype: Any):
+    """A centred complex normal (E|z|^2 = 1 before truncation) with modulus truncated to
+    `upper` (jax `_complex_truncated_normal`)."""
+    key_r, key_theta = jax.random.split(key)
+    real = jnp.finfo(dtype).dtype
+    t = (1 - jnp.exp(jnp.array(-(upper**2), dtype))) * jax.random.uniform(
+        key_r, shape, real
+    ).astype(dtype)
+    r = jnp.sqrt(-jnp.log(1 - t))
+    theta = 2 * np.pi * jax.random.uniform(key_theta, shape, real).astype(dtype)
+    return r * jnp.exp(1j * theta)
+
+
+# The std of a complex standard normal with modulus truncated to 2 (jax's constant).
+COMPLEX_TRUNCATED_STD_FACTOR = 0.95311164380491208
 
 
 @register("zeros", aliases=("zero", "Zeros", "zeros_", "zeros_init"), family="constant")
@@ -375,12 +468,22 @@ def ones() -> Callable[..., Array]:
 
 
 @register("constant", aliases=("Constant", "constant_"), family="constant")
-def constant(value: float = 0.0, *, _scheme: str = "constant") -> Callable[..., Array]:
+def constant(
+    value: Any = 0.0, dtype: DType | None = None, *, _scheme: str = "constant"
+) -> Callable[..., Array]:
     """A constant fill. Ignores the key.
 
+    `value` is a number or, as in JAX's `constant` and Keras's `Constant`, an array that is
+    broadcast to the requested shape. `dtype` is the default dtype (JAX's build-time `dtype=`).
+
     Formula: w = value
-    Source: jax `nn.initializers.constant`, torch `nn.init.constant_`, Keras `Constant`.
+    Source: jax `nn.initializers.constant(value, dtype)`, torch `nn.init.constant_`,
+    Keras `Constant(value)`.
     """
+    if _is_real_0d(value):
+        value = value.item()
+    if isinstance(value, (np.ndarray, jax.Array, list, tuple)):
+        return _constant_array(_scheme, value, dtype)
     _finite(_scheme, value=value)
     value = float(value)
 
@@ -404,7 +507,52 @@ def constant(value: float = 0.0, *, _scheme: str = "constant") -> Callable[..., 
         allow_int=True,
     )
     init.constant_value = value  # the policy engine fills these on the host, uncompiled
+    if dtype is not None:
+        init = _jax_factory(init, dtype)
     return init
+
+
+def _constant_array(scheme: str, value: Any, dtype: Any) -> Callable[..., Array]:
+    """`constant(value=array)`: the array broadcast to the shape (JAX `jnp.full`, Keras
+    `cast(value) * ones(shape)`)."""
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise HyperparameterError(
+            f"{scheme}: value={value!r} must be a real number or an array of them."
+        ) from e
+    if not np.all(np.isfinite(v)):
+        raise HyperparameterError(f"{scheme}: value={value!r} must be finite.")
+
+    def check(shape):
+        try:
+            np.broadcast_shapes(v.shape, shape)
+            ok = np.broadcast_shapes(v.shape, shape) == tuple(shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ShapeError(
+                f"{scheme}: value of shape {v.shape} cannot be broadcast to shape {shape}."
+            )
+
+    def sample(key, shape, cd):
+        check(shape)
+        if is_integral(cd) and not np.array_equal(v, np.round(v)):
+            raise ShapeError(
+                f"{scheme}: value {v!r} cannot be held exactly by dtype {jnp.dtype(cd).name}."
+            )
+        return jnp.broadcast_to(jnp.asarray(v, cd), shape)
+
+    st = Stats(float(v.mean()), float(v.std()), float(v.min()), float(v.max())) if v.size else None
+    init = make_initializer(
+        scheme,
+        sample,
+        hyperparameters={"value": v},
+        stats=lambda shape: st,
+        check=check,
+        allow_int=True,
+    )
+    return _jax_factory(init, dtype)
 
 
 @register("eye", aliases=("identity", "Identity", "eye_", "IdentityInitializer"), family="constant")
@@ -489,14 +637,16 @@ def _uniform(
     )
 
 
-@register("uniform", aliases=("uniform_",), family="uniform")
-def uniform(low: float = 0.0, high: float = 1.0) -> Callable[..., Array]:
-    """Uniform on [low, high).
+@register("torch_uniform", aliases=("uniform_",), family="uniform")
+def torch_uniform(low: float = 0.0, high: float = 1.0) -> Callable[..., Array]:
+    """torch's uniform on [low, high) (torch calls them `a`, `b`), by default U[0, 1).
 
-    Formula: w = low + (high - low) * U[0, 1)
+    Not JAX's `uniform(scale)`, which the unprefixed name `uniform` means (`jax_uniform`).
+
+    Formula: w ~ U(low, high)
     Source: torch `nn.init.uniform_(a=0, b=1)`.
     """
-    return _uniform("uniform", low, high, {"low": low, "high": high})
+    return _uniform("torch_uniform", low, high, {"low": low, "high": high})
 
 
 @register("random_uniform", aliases=("RandomUniform", "keras_uniform"), family="uniform")
@@ -504,7 +654,7 @@ def uniform(low: float = 0.0, high: float = 1.0) -> Callable[..., Array]:
 def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> Callable[..., Array]:
     """Keras's uniform, by default U(-0.05, 0.05) (also Keras's `Embedding` default).
 
-    Formula: w = minval + (maxval - minval) * U[0, 1)
+    Formula: w ~ U(minval, maxval)
     Source: Keras 3 `RandomUniform(minval=-0.05, maxval=0.05)`.
     """
     return _uniform(
@@ -522,22 +672,23 @@ def keras_embedding() -> Callable[..., Array]:
     return _uniform("keras_embedding", -0.05, 0.05, {})
 
 
-@register("jax_uniform", family="uniform")
-def jax_uniform(scale: float = 1e-2) -> Callable[..., Array]:
-    """JAX's `uniform`, which is U[0, scale), NOT symmetric.
+@register("jax_uniform", aliases=("uniform",), family="uniform")
+def jax_uniform(scale: float = 1e-2, dtype: DType | None = None) -> Callable[..., Array]:
+    """JAX's (and Flax's) `uniform`, which is U[0, scale), NOT symmetric. The unprefixed name
+    `uniform` means this one; torch's U(a, b) is `uniform_`, Keras's `RandomUniform`.
 
-    Formula: w = scale * U[0, 1)
-    Source: jax `nn.initializers.uniform(scale=1e-2)`.
+    Formula: w ~ U(0, scale)
+    Source: jax `nn.initializers.uniform(scale=1e-2, dtype=None)`.
     """
     _nonneg("jax_uniform", scale=scale)
-    return _uniform("jax_uniform", 0.0, scale, {"scale": scale})
+    return _jax_factory(_uniform("jax_uniform", 0.0, scale, {"scale": scale}), dtype)
 
 
 @register("symmetric_uniform", aliases=("uniform_bound",), family="uniform")
 def symmetric_uniform(bound: float = 1.0) -> Callable[..., Array]:
     """Symmetric uniform U(-bound, bound), drawn as a rescaled U[-1, 1).
 
-    Formula: w = bound * U[-1, 1)
+    Formula: w ~ U(-bound, bound)
     Source: the building block of torch's layer defaults and Keras `RandomUniform(-b, b)`.
     """
     _nonneg("symmetric_uniform", bound=bound)
@@ -566,14 +717,16 @@ def _normal(
     )
 
 
-@register("normal", aliases=("normal_",), family="normal")
-def normal(mean: float = 0.0, std: float = 1.0) -> Callable[..., Array]:
-    """Normal N(mean, std^2), untruncated.
+@register("torch_normal", aliases=("normal_",), family="normal")
+def torch_normal(mean: float = 0.0, std: float = 1.0) -> Callable[..., Array]:
+    """torch's normal N(mean, std^2), untruncated, by default N(0, 1).
 
-    Formula: w = mean + std * N(0, 1)
+    Not JAX's `normal(stddev=0.01)`, which the unprefixed name `normal` means (`jax_normal`).
+
+    Formula: w ~ N(mean, std^2)
     Source: torch `nn.init.normal_(mean=0, std=1)`.
     """
-    return _normal("normal", mean, std, {"mean": mean, "std": std})
+    return _normal("torch_normal", mean, std, {"mean": mean, "std": std})
 
 
 @register("random_normal", aliases=("RandomNormal",), family="normal")
@@ -581,20 +734,26 @@ def normal(mean: float = 0.0, std: float = 1.0) -> Callable[..., Array]:
 def random_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Array]:
     """Keras's normal, by default N(0, 0.05^2).
 
-    Formula: w = mean + stddev * N(0, 1)
+    Formula: w ~ N(mean, stddev^2)
     Source: Keras 3 `RandomNormal(mean=0.0, stddev=0.05)`.
     """
     return _normal("random_normal", mean, stddev, {"mean": mean, "stddev": stddev}, "stddev")
 
 
-@register("jax_normal", family="normal")
-def jax_normal(stddev: float = 1e-2) -> Callable[..., Array]:
-    """JAX's `normal`: N(0, stddev^2).
+@register("jax_normal", aliases=("normal",), family="normal")
+def jax_normal(stddev: float = 1e-2, dtype: DType | None = None) -> Callable[..., Array]:
+    """JAX's (and Flax's) `normal`: N(0, stddev^2). The unprefixed name `normal` means this
+    one; torch's N(mean, std^2) is `normal_`, Keras's `RandomNormal`. Complex dtypes draw
+    `jax.random.normal` in that dtype (E|z|^2 = 1) times stddev, as JAX does.
 
-    Formula: w = stddev * N(0, 1)
-    Source: jax `nn.initializers.normal(stddev=1e-2)`.
+    Formula: w ~ N(0, stddev^2)
+    Source: jax `nn.initializers.normal(stddev=1e-2, dtype=None)`.
     """
-    return _normal("jax_normal", 0.0, stddev, {"stddev": stddev}, "stddev")
+    init = _normal("jax_normal", 0.0, stddev, {"stddev": stddev}, "stddev")
+    sd = float(stddev)
+    return _jax_factory(
+        init, dtype, lambda key, shape, cd: jax.random.normal(key, shape, cd) * jnp.array(sd, cd)
+    )
 
 
 @register("torch_embedding", family="layer_default")
@@ -603,7 +762,7 @@ def torch_embedding(padding_idx: int | None = None) -> Callable[..., Array]:
 
     A negative `padding_idx` counts from the end, as torch wraps it to `n + padding_idx`.
 
-    Formula: w ~ N(0, 1); w[padding_idx] = 0
+    Formula: w ~ N(0, 1^2); w[padding_idx] = 0
     Source: torch `nn.Embedding.reset_parameters` (`normal_` then `_fill_padding_idx_with_zero`).
     """
     if padding_idx is not None and (
@@ -662,21 +821,30 @@ def _truncated(
 
 @register("truncated_normal", family="truncated_normal")
 def truncated_normal(
-    stddev: float = 1e-2, mean: float = 0.0, lower: float = -2.0, upper: float = 2.0
+    stddev: float = 1e-2,
+    mean: float = 0.0,
+    lower: float = -2.0,
+    upper: float = 2.0,
+    dtype: DType | None = None,
 ) -> Callable[..., Array]:
     """Normal truncated at bounds given in std units, without std correction.
 
     The post-truncation std is smaller than `stddev` (0.8796 * stddev for the default +-2).
 
-    Formula: w = mean + stddev * TN(lower, upper)   (bounds relative, in units of stddev)
-    Source: jax `nn.initializers.truncated_normal(stddev=1e-2, lower=-2, upper=2)`, Haiku
-    `TruncatedNormal`.
+    TN(m, s, lo, hi) below is m + s * Z with Z a standard normal truncated to [lo, hi]: the
+    bounds are relative, in units of stddev. (JAX's second positional argument is `dtype`;
+    pass it by keyword here.)
+
+    Formula: w ~ TN(mean, stddev, lower, upper)
+    Source: jax `nn.initializers.truncated_normal(stddev=1e-2, dtype, lower=-2, upper=2)`,
+    Haiku `TruncatedNormal`.
     """
     _finite("truncated_normal", mean=mean, lower=lower, upper=upper)
     _positive("truncated_normal", stddev=stddev)
     _check_truncation("truncated_normal", lower, upper, "the bounds (lower, upper)")
     hp = {"stddev": stddev, "mean": mean, "lower": lower, "upper": upper}
-    return _truncated("truncated_normal", float(mean), float(stddev), lower, upper, hp)
+    init = _truncated("truncated_normal", float(mean), float(stddev), lower, upper, hp)
+    return _jax_factory(init, dtype)
 
 
 @register("keras_truncated_normal", aliases=("TruncatedNormal",), family="truncated_normal")
@@ -684,7 +852,7 @@ def truncated_normal(
 def keras_truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> Callable[..., Array]:
     """Keras's truncated normal: truncated at +-2 stddev, no std correction.
 
-    Formula: w = mean + stddev * TN(-2, 2)
+    Formula: w ~ TN(mean, stddev, -2, 2)
     Source: Keras 3 `TruncatedNormal(mean=0.0, stddev=0.05)`.
     """
     _finite("keras_truncated_normal", mean=mean)
@@ -703,7 +871,7 @@ def trunc_normal(
 
     `trunc_normal(std=0.02)` truncates at +-2.0, i.e. +-100 sigma: effectively untruncated.
 
-    Formula: w = mean + std * TN((a - mean)/std, (b - mean)/std), so a <= w <= b
+    Formula: w ~ TN(mean, std, (a - mean) / std, (b - mean) / std); a <= w <= b
     Source: torch `nn.init.trunc_normal_(mean=0, std=1, a=-2, b=2)`.
     """
     _finite("trunc_normal", mean=mean, a=a, b=b)
@@ -749,13 +917,30 @@ def variance_scaling_builder(
     low_rank: str = "error",
     keras: bool = False,
     hp: dict | None = None,
+    keras_axes: tuple[Any, Any] = (None, None),
+    dtype: DType | None = None,
+    complex_ok: bool = False,
 ) -> Callable[..., Array]:
-    """Shared implementation of every variance-scaling scheme (validated at build time)."""
+    """Shared implementation of every variance-scaling scheme (validated at build time).
+
+    `keras_axes`: Keras 3's `(input_axes, output_axes)`; when both are given the fans are the
+    products of exactly those axes (Keras `compute_fans`). `dtype`: a default dtype (JAX's
+    build-time `dtype=`). `complex_ok`: complex dtypes draw JAX's complex constructions."""
     _nonneg(scheme, scale=scale)
     _choice(scheme, "mode", mode, MODES)
     _choice(scheme, "distribution", distribution, DISTRIBUTIONS + EXTRA_DISTRIBUTIONS)
     _choice(scheme, "low_rank", low_rank, fans_lib.LOW_RANK_CHOICES)
     _check_axes(scheme, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+    input_axes, output_axes = keras_axes
+    for name, a in (("input_axes", input_axes), ("output_axes", output_axes)):
+        if a is not None and (isinstance(a, int) or not isinstance(a, (list, tuple))):
+            raise HyperparameterError(
+                f"{scheme}: {name}={a!r} must be a list of ints or None (Keras's axes)."
+            )
+        if a is not None:
+            _check_axes(scheme, **{name: a})
+    # Keras uses the listed axes only when both are given (otherwise its default fans).
+    explicit = input_axes is not None and output_axes is not None
     for name, f in (("fan_in", fan_in), ("fan_out", fan_out)):
         if f is not None:
             _positive(scheme, **{name: f})
@@ -769,9 +954,12 @@ def variance_scaling_builder(
     def variance(shape: tuple[int, ...]) -> float:
         need = {"fan_in": (True, False), "fan_out": (False, True)}.get(mode, (True, True))
         if (need[0] and fan_in is None) or (need[1] and fan_out is None):
-            fi, fo = fans_lib.compute_fans(
-                shape, in_axis, out_axis, batch_axis, low_rank=low_rank, scheme=scheme
-            )
+            if explicit:
+                fi, fo = fans_lib.keras_axes_fans(shape, input_axes, output_axes, scheme)
+            else:
+                fi, fo = fans_lib.compute_fans(
+                    shape, in_axis, out_axis, batch_axis, low_rank=low_rank, scheme=scheme
+                )
         else:
             fi = fo = None
         fi = fan_in if fan_in is not None else fi
@@ -814,6 +1002,21 @@ def variance_scaling_builder(
     def check(shape):
         variance(shape)
 
+    def complex_sample(key, shape, cd):
+        # JAX's complex variance scaling: the same variance, E|w|^2 = scale / n.
+        std = jnp.sqrt(jnp.array(variance(shape), cd))
+        if distribution == "uniform":
+            return _complex_uniform(key, shape, cd) * std
+        if distribution == "normal":
+            return jax.random.normal(key, shape, cd) * std
+        if distribution == "truncated_normal":
+            tn = _complex_truncated_normal(key, 2.0, shape, cd)
+            return tn * (std / jnp.array(COMPLEX_TRUNCATED_STD_FACTOR, cd))
+        raise ShapeError(
+            f"{scheme}: distribution {distribution!r} has no complex form (JAX has complex "
+            "truncated_normal, normal and uniform); use a real floating dtype."
+        )
+
     if hp is None:
         hp = {
             "scale": scale,
@@ -825,7 +1028,35 @@ def variance_scaling_builder(
             "fan_in": fan_in,
             "fan_out": fan_out,
         }
-    return make_initializer(scheme, sample, hyperparameters=hp, stats=stats, check=check)
+    init = make_initializer(scheme, sample, hyperparameters=hp, stats=stats, check=check)
+    init.formula = vs_formula(scale, mode, distribution, keras)
+    return _jax_factory(init, dtype, complex_sample if complex_ok else None)
+
+
+_MODE_TEXT = {
+    "fan_in": "fan_in",
+    "fan_out": "fan_out",
+    "fan_avg": "fan_avg",
+    "fan_geo_avg": "fan_geo_avg",
+}
+
+
+def vs_formula(scale: float, mode: str, distribution: str, keras: bool = False) -> str:
+    """The formula of one variance-scaling specialisation, in the registry's notation:
+    U(lo, hi), N(mean, std^2), TN(mean, sigma, lo, hi) = mean + sigma * (a standard normal
+    truncated to [lo, hi]); fan_avg = (fan_in + fan_out) / 2, fan_geo_avg = sqrt(fan_in *
+    fan_out)."""
+    n = _MODE_TEXT[mode]
+    if keras:
+        n = f"max(1, {n})"
+    if distribution == "uniform":
+        return f"limit = sqrt({3 * scale:g} / {n}); w ~ U(-limit, limit)"
+    std = f"std = sqrt({scale:g} / {n})"
+    if distribution == "normal":
+        return f"{std}; w ~ N(0, std^2)"
+    if distribution == "truncated_normal":
+        return f"{std}; w ~ TN(0, std / {TRUNCATED_STD_FACTOR!r}, -2, 2)"
+    return f"{std}; w ~ TN(0, std, -2, 2)"  # truncated_normal_uncorrected
 
 
 @register("variance_scaling", family="variance_scaling")
@@ -839,6 +1070,7 @@ def variance_scaling(
     fan_in: float | None = None,
     fan_out: float | None = None,
     low_rank: str = "error",
+    dtype: DType | None = None,
 ) -> Callable[..., Array]:
     """Variance scaling with JAX semantics ("normal" is UNtruncated).
 
@@ -847,10 +1079,18 @@ def variance_scaling(
     TN(-2, 2) * sqrt(var) / 0.8796... (post-truncation std sqrt(var));
     truncated_normal_uncorrected: TN(-2, 2) * sqrt(var) (old TF1 / Haiku modules).
     Fans come from `in_axis`/`out_axis`/`batch_axis` (Flax layout by default) unless `fan_in=`
-    / `fan_out=` override them; `low_rank="keras"` gives rank-0/1 shapes Keras's fans.
+    / `fan_out=` override them; `low_rank="keras"` gives rank-0/1 shapes Keras's fans. Explicit
+    axes work on rank-0/1 shapes as in JAX (an empty axis list counts 1). Complex dtypes follow
+    JAX: uniform on a disk, complex normal, complex normal with modulus truncated at 2. `dtype`
+    is the default dtype (JAX's build-time `dtype=`).
 
-    Formula: w ~ D(0, scale / n(mode))
-    Source: jax `nn.initializers.variance_scaling`.
+    In the formula, n(mode) is fan_in, fan_out, fan_avg = (fan_in + fan_out) / 2 or fan_geo_avg
+    = sqrt(fan_in * fan_out), and D(distribution, std) the zero-mean law of that std:
+    U(-sqrt(3) std, sqrt(3) std), N(0, std^2), TN(0, std / 0.8796, -2, 2) or TN(0, std, -2, 2).
+
+    Formula: std = sqrt(scale / n(mode)); w ~ D(distribution, std)
+    Source: jax `nn.initializers.variance_scaling(scale, mode, distribution, in_axis, out_axis,
+    batch_axis, dtype)`.
     """
     return variance_scaling_builder(
         "variance_scaling",
@@ -863,19 +1103,29 @@ def variance_scaling(
         fan_in=fan_in,
         fan_out=fan_out,
         low_rank=low_rank,
+        dtype=dtype,
+        complex_ok=True,
     )
 
 
 @register("keras_variance_scaling", aliases=("VarianceScaling",), family="variance_scaling")
 @tf_seedable("vs")
 def keras_variance_scaling(
-    scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
 ) -> Callable[..., Array]:
     """Variance scaling with Keras 3 semantics: "normal" means the corrected truncated normal,
-    `n` is `max(1, n)`, and rank-0/1 shapes get fans (1, 1) and (n, n).
+    `n` is `max(1, n)`, and rank-0/1 shapes get fans (1, 1) and (n, n). With both
+    `input_axes` and `output_axes` the fans are the products of exactly those axes (Keras:
+    `(512, 8, 64)` with `[0]`, `[2]` gives `(512, 64)`); with only one of them Keras ignores it,
+    and so does this.
 
-    Formula: w ~ D(0, scale / max(1, n(mode)))
-    Source: Keras 3 `VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal")`.
+    Formula: std = sqrt(scale / max(1, n(mode))); w ~ D(keras(distribution), std)
+    Source: Keras 3 `VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal",
+    input_axes=None, output_axes=None)`.
     """
     # Fix: Keras 3's VarianceScaling raises for scale <= 0 ("must be positive"); so do we.
     _positive("keras_variance_scaling", scale=scale)
@@ -886,20 +1136,24 @@ def keras_variance_scaling(
         distribution,
         low_rank="keras",
         keras=True,
-        hp={"scale": scale, "mode": mode, "distribution": distribution},
+        hp={
+            "scale": scale,
+            "mode": mode,
+            "distribution": distribution,
+            "input_axes": input_axes,
+            "output_axes": output_axes,
+        },
+        keras_axes=(input_axes, output_axes),
     )
 
 
 def _named_vs(name: str, scale: float, mode: str, dist: str, keras: bool, source: str, aliases):
-    """Registers a fixed variance-scaling specialisation (a one-liner over the primitive)."""
+    """Registers a fixed variance-scaling specialisation (a one-liner over the primitive).
 
-    def builder(
-        in_axis: Axes = -2,
-        out_axis: Axes = -1,
-        batch_axis: Axes = (),
-        fan_in: float | None = None,
-        fan_out: float | None = None,
-    ) -> Callable[..., Array]:
+    The JAX ones take JAX's build-time `dtype=` and complex dtypes; the Keras ones Keras 3's
+    `input_axes`/`output_axes`."""
+
+    def common(in_axis, out_axis, batch_axis, fan_in, fan_out, **kw):
         return variance_scaling_builder(
             name,
             scale,
@@ -912,13 +1166,51 @@ def _named_vs(name: str, scale: float, mode: str, dist: str, keras: bool, source
             fan_out=fan_out,
             low_rank="keras" if keras else "error",
             keras=keras,
-            hp={"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis},
+            **kw,
         )
 
+    if keras:
+
+        def builder(
+            in_axis: Axes = -2,
+            out_axis: Axes = -1,
+            batch_axis: Axes = (),
+            fan_in: float | None = None,
+            fan_out: float | None = None,
+            input_axes: Sequence[int] | None = None,
+            output_axes: Sequence[int] | None = None,
+        ) -> Callable[..., Array]:
+            hp = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+            if input_axes is not None or output_axes is not None:
+                hp.update(input_axes=input_axes, output_axes=output_axes)
+            axes = (input_axes, output_axes)
+            return common(in_axis, out_axis, batch_axis, fan_in, fan_out, hp=hp, keras_axes=axes)
+
+    else:
+
+        def builder(
+            in_axis: Axes = -2,
+            out_axis: Axes = -1,
+            batch_axis: Axes = (),
+            fan_in: float | None = None,
+            fan_out: float | None = None,
+            dtype: DType | None = None,
+        ) -> Callable[..., Array]:
+            hp = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+            kw = {"hp": hp, "dtype": dtype, "complex_ok": True}
+            return common(in_axis, out_axis, batch_axis, fan_in, fan_out, **kw)
+
     shown = {"truncated_normal": "truncated_normal (corrected)"}.get(dist, dist)
+    extra = (
+        "Keras 3 semantics: rank-0/1 shapes get fans (1, 1) / (n, n), n is max(1, n), and\n"
+        "    `input_axes`/`output_axes` (both given) choose the fan axes as Keras does."
+        if keras
+        else "JAX semantics; `dtype` is the default dtype, complex dtypes draw as JAX does."
+    )
     builder.__doc__ = (
         f"Variance scaling with scale={scale:g}, mode={mode}, distribution={shown}.\n\n"
-        f"    Formula: w ~ {dist}(0, {scale:g} / {mode})\n"
+        f"    {extra}\n\n"
+        f"    Formula: {vs_formula(scale, mode, dist, keras)}\n"
         f"    Source: {source}.\n"
     )
     builder.__name__ = name
@@ -961,7 +1253,7 @@ def torch_xavier_uniform(
 ) -> Callable[..., Array]:
     """torch's Xavier uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
 
-    Formula: a = gain * sqrt(6 / (fan_in + fan_out)); w ~ U(-a, a)
+    Formula: limit = gain * sqrt(6 / (fan_in + fan_out)); w ~ U(-limit, limit)
     Source: torch `nn.init.xavier_uniform_(gain=1.0)`.
     """
     _nonneg("torch_xavier_uniform", gain=gain)
@@ -1003,7 +1295,7 @@ def _torch_kaiming(name: str, dist: str, a, mode, nonlinearity, in_axis, out_axi
     # Fix: the error for an unknown nonlinearity named only `calculate_gain`, not the scheme.
     _choice(name, "nonlinearity", nonlinearity, NONLINEARITIES)
     gain = calculate_gain(nonlinearity, a)
-    return variance_scaling_builder(
+    init = variance_scaling_builder(
         name,
         gain**2,
         mode,
@@ -1018,6 +1310,31 @@ def _torch_kaiming(name: str, dist: str, a, mode, nonlinearity, in_axis, out_axi
             "out_axis": out_axis,
         },
     )
+    return _warn_zero_element(init)
+
+
+def _warn_zero_element(init: Callable[..., Array]) -> Callable[..., Array]:
+    """torch's kaiming_uniform_/kaiming_normal_ warn on a zero-element tensor ("Initializing
+    zero-element tensors is a no-op") and return it; so do their torch-named schemes."""
+
+    def wrapped(
+        key: PRNGKey, shape: Shape, dtype: DType | None = None, out_sharding: Any = None
+    ) -> Array:
+        out = init(key, shape, dtype, out_sharding)
+        if out.size == 0:
+            import warnings
+
+            warnings.warn(
+                f"{init.scheme}: Initializing zero-element tensors is a no-op "
+                f"(shape {tuple(out.shape)}).",
+                UserWarning,
+                stacklevel=2,
+            )
+        return out
+
+    wrapped.__dict__.update(init.__dict__)
+    wrapped.__name__ = wrapped.__qualname__ = init.scheme
+    return wrapped
 
 
 @register("torch_kaiming_uniform", aliases=("kaiming_uniform_",), family="variance_scaling")
@@ -1030,7 +1347,7 @@ def torch_kaiming_uniform(
 ) -> Callable[..., Array]:
     """torch's Kaiming uniform: U(-b, b), b = sqrt(3) * gain / sqrt(fan), gain from `a`.
 
-    Formula: gain = calculate_gain(nonlinearity, a); b = gain * sqrt(3 / fan_mode); w ~ U(-b, b)
+    Formula: limit = calculate_gain(nonlinearity, a) * sqrt(3 / fan(mode)); w ~ U(-limit, limit)
     Source: torch `nn.init.kaiming_uniform_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
     """
     return _torch_kaiming(
@@ -1048,7 +1365,7 @@ def torch_kaiming_normal(
 ) -> Callable[..., Array]:
     """torch's Kaiming normal, UNtruncated: N(0, gain^2 / fan).
 
-    Formula: std = calculate_gain(nonlinearity, a) / sqrt(fan_mode); w ~ N(0, std^2)
+    Formula: std = calculate_gain(nonlinearity, a) / sqrt(fan(mode)); w ~ N(0, std^2)
     Source: torch `nn.init.kaiming_normal_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
     """
     return _torch_kaiming(
@@ -1073,7 +1390,7 @@ def torch_kernel(
     = 1/sqrt(fan_in) and the variance 1/(3 fan_in): variance_scaling(1/3, "fan_in", "uniform").
     For torch's ConvTranspose (fan_in from OUTPUT channels) pass in_axis=-1, out_axis=-2.
 
-    Formula: w ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    Formula: w ~ U(-1 / sqrt(fan_in), 1 / sqrt(fan_in))
     Source: torch `nn.Linear/_ConvNd.reset_parameters` (pytorch/pytorch#57109).
     """
     return variance_scaling_builder(
@@ -1137,7 +1454,7 @@ def torch_bias(fan_in: float, terms: int | tuple[int, ...] = 1) -> Callable[...,
     context (`fan_in="ctx:kernel_fan_in"`). `terms=2` draws the sum of two such uniforms.
     torch gives a zero bias when fan_in == 0; here a zero fan_in is rejected instead.
 
-    Formula: b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    Formula: w ~ sum_of(terms, U(-1 / sqrt(fan_in), 1 / sqrt(fan_in)))
     Source: torch `nn.Linear.reset_parameters` (`bound = 1 / math.sqrt(fan_in)`).
     """
     _positive("torch_bias", fan_in=fan_in)
@@ -1155,7 +1472,7 @@ def torch_rnn(hidden_size: int, terms: int | tuple[int, ...] = 1) -> Callable[..
     A Flax gate bias that stands for torch's b_ih + b_hh is the SUM of two such draws
     (`terms=2`): triangular on [-2/sqrt(H), 2/sqrt(H)] with variance 2/(3H).
 
-    Formula: w ~ U(-1/sqrt(H), 1/sqrt(H)) (summed over `terms` independent draws)
+    Formula: w ~ sum_of(terms, U(-1 / sqrt(hidden_size), 1 / sqrt(hidden_size)))
     Source: torch `nn.RNNBase.reset_parameters` / `nn.RNNCellBase.reset_parameters`.
     """
     _positive("torch_rnn", hidden_size=hidden_size)
@@ -1189,7 +1506,9 @@ def orthogonal_matrix(key: PRNGKey, n_rows: int, n_cols: int, cd: Any) -> Array:
     aliases=("Orthogonal", "orthogonal_", "OrthogonalInitializer"),
     family="orthogonal",
 )
-def orthogonal(gain: float = 1.0, column_axis: int = -1) -> Callable[..., Array]:
+def orthogonal(
+    gain: float = 1.0, column_axis: int = -1, dtype: DType | None = None
+) -> Callable[..., Array]:
     """A (semi-)orthogonal matrix over `shape` flattened to (prod(others), shape[column_axis]).
 
     The kept axis is `column_axis` (-1: Keras/JAX/Haiku). torch's `orthogonal_` keeps dim 0 of
@@ -1224,7 +1543,7 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1) -> Callable[..., Array]
         big = max(shape[column_axis], math.prod(shape) // max(shape[column_axis], 1))
         return Stats(0.0, abs(gain) / math.sqrt(big), -abs(gain), abs(gain))
 
-    return make_initializer(
+    init = make_initializer(
         "orthogonal",
         sample,
         hyperparameters={"gain": gain, "column_axis": column_axis},
@@ -1232,10 +1551,11 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1) -> Callable[..., Array]
         min_rank=2,
         check=check,
     )
+    return _jax_factory(init, dtype)
 
 
 @register("delta_orthogonal", aliases=("ConvolutionDeltaOrthogonal",), family="orthogonal")
-def delta_orthogonal(gain: float = 1.0) -> Callable[..., Array]:
+def delta_orthogonal(gain: float = 1.0, dtype: DType | None = None) -> Callable[..., Array]:
     """Delta-orthogonal conv kernel: an orthogonal (in, out) matrix at the center tap.
 
     Shape `(*k, in, out)` with rank 3 to 5 and in <= out; the tap is `(k - 1) // 2`.
@@ -1257,7 +1577,7 @@ def delta_orthogonal(gain: float = 1.0) -> Callable[..., Array]:
         center = tuple((s - 1) // 2 for s in shape[:-2])
         return jnp.zeros(shape, cd).at[center].set(q)
 
-    return make_initializer(
+    init = make_initializer(
         "delta_orthogonal",
         sample,
         hyperparameters={"gain": gain},
@@ -1265,6 +1585,7 @@ def delta_orthogonal(gain: float = 1.0) -> Callable[..., Array]:
         max_rank=5,
         check=check,
     )
+    return _jax_factory(init, dtype)
 
 
 @register("sparse", aliases=("sparse_",), family="sparse")
@@ -1338,7 +1659,7 @@ def keras_conv_glorot_uniform(groups: int = 1) -> Callable[..., Array]:
     (torch/Flax/Haiku use fan_in = rf). With in-per-group 1 and groups > 1 this uses Keras's
     fans; otherwise (a regular or grouped conv) it is plain glorot_uniform.
 
-    Formula: limit = sqrt(6 / (fan_in + fan_out)) with Keras depthwise fans; w ~ U(-limit, limit)
+    Formula: limit = sqrt(6 / (fan_in + fan_out)); w ~ U(-limit, limit); Keras depthwise fans
     Source: Keras 3 `DepthwiseConv2D(depthwise_initializer="glorot_uniform")`.
     """
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
@@ -1412,3 +1733,28 @@ def unit_forget_bias(gates: int = 4, forget_gate: int = 1) -> Callable[..., Arra
         min_rank=1,
         check=check,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Names that mean something else in another framework. The unprefixed names keep their JAX/Flax
+# meaning; a hyperparameter error on one of them names the other frameworks' schemes (torch's
+# deprecated `kaiming_uniform(tensor, a=...)` is `kaiming_uniform_`, Keras's `"normal"` string
+# is `RandomNormal`). The README's naming table lists them all.
+
+for _name, _choices in (
+    ("normal", (("normal_", "torch"), ("RandomNormal", "Keras 3"))),
+    ("uniform", (("uniform_", "torch"), ("RandomUniform", "Keras 3"))),
+    ("truncated_normal", (("trunc_normal_", "torch"), ("TruncatedNormal", "Keras 3"))),
+    ("variance_scaling", (("VarianceScaling", "Keras 3"),)),
+    ("xavier_uniform", (("xavier_uniform_", "torch"),)),
+    ("xavier_normal", (("xavier_normal_", "torch"),)),
+    ("kaiming_uniform", (("kaiming_uniform_", "torch"),)),
+    ("kaiming_normal", (("kaiming_normal_", "torch"),)),
+    ("glorot_uniform", (("GlorotUniform", "Keras 3"), ("xavier_uniform_", "torch"))),
+    ("glorot_normal", (("GlorotNormal", "Keras 3"), ("xavier_normal_", "torch"))),
+    ("he_uniform", (("HeUniform", "Keras 3"), ("kaiming_uniform_", "torch"))),
+    ("he_normal", (("HeNormal", "Keras 3"), ("kaiming_normal_", "torch"))),
+    ("lecun_uniform", (("LecunUniform", "Keras 3"),)),
+    ("lecun_normal", (("LecunNormal", "Keras 3"),)),
+):
+    note_other_meanings(_name, *_choices)

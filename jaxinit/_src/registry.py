@@ -43,6 +43,52 @@ REQUIRED = _Required()
 
 _SCHEMES: dict[str, SchemeInfo] = {}
 _ALIASES: dict[str, str] = {}
+# A name that means something else in another framework -> ((scheme there, framework), ...):
+# every hyperparameter error on that name points to them (see `note_other_meanings`).
+_ELSEWHERE: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def note_other_meanings(name: str, *choices: tuple[str, str]) -> None:
+    """Records that `name` (a registered name, here with its jaxinit meaning) means
+    `choices = ((scheme, framework), ...)` elsewhere; hyperparameter errors on `name` then end
+    with "did you mean 'kaiming_uniform_' (torch semantics)?"."""
+    canonical_name(name)
+    for scheme, _ in choices:
+        canonical_name(scheme)
+    _ELSEWHERE[name] = tuple(choices)
+
+
+def other_meanings(name: str) -> tuple[tuple[str, str], ...]:
+    """`((scheme, framework), ...)` that `name` means in other frameworks (empty if none)."""
+    return _ELSEWHERE.get(name, ())
+
+
+def meaning_hint(name: Any) -> str:
+    """The hint appended to hyperparameter errors on an ambiguous name, or "" if none."""
+    choices = _ELSEWHERE.get(name) if isinstance(name, str) else None
+    if not choices:
+        return ""
+    alts = " or ".join(f"{s!r} ({fw} semantics)" for s, fw in choices)
+    here = canonical_name(name)
+    same = f" (= {here!r})" if here != name else ""
+    return f" {name!r} has JAX/Flax semantics here{same}; did you mean {alts}?"
+
+
+def _plain(v: Any) -> Any:
+    """A 0-d NumPy/JAX array or a NumPy scalar of a real dtype as the Python number it holds
+    (`jnp.array(1.0)`, as JAX's own factories accept it): the result's dtype is then the one
+    requested, never upcast. Anything else (tracers included) is passed on unchanged."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    if isinstance(v, jax.core.Tracer) or not isinstance(v, (np.generic, np.ndarray, jax.Array)):
+        return v
+    if np.ndim(v) == 0 and (
+        jnp.issubdtype(v.dtype, jnp.floating) or jnp.issubdtype(v.dtype, jnp.integer)
+    ):
+        return v.item()
+    return v
 
 
 def _doc_field(doc: str, field: str) -> str:
@@ -125,17 +171,18 @@ def check_hyperparameters(name: str, hyperparameters: dict[str, Any], where: str
     """Raises if `hyperparameters` has a name the scheme does not take or misses a required one."""
     info = describe(name)
     prefix = f"{where}: " if where else ""
+    hint = meaning_hint(name)
     for k in hyperparameters:
         if k not in info.defaults:
             valid = ", ".join(info.defaults) or "(none)"
             raise HyperparameterError(
                 f"{prefix}scheme {info.name!r} takes no hyperparameter {k!r}."
-                f"{did_you_mean(k, info.defaults)} Valid hyperparameters: {valid}."
+                f"{did_you_mean(k, info.defaults)} Valid hyperparameters: {valid}.{hint}"
             )
     missing = [k for k in info.required if k not in hyperparameters]
     if missing:
         raise HyperparameterError(
-            f"{prefix}scheme {info.name!r} needs the hyperparameter(s) {', '.join(missing)}."
+            f"{prefix}scheme {info.name!r} needs the hyperparameter(s) {', '.join(missing)}.{hint}"
         )
 
 
@@ -148,4 +195,11 @@ def get(name: str, **hyperparameters: Any) -> Callable[..., Any]:
     (4,)
     """
     check_hyperparameters(name, hyperparameters, where=f"jaxinit.get({name!r})")
-    return describe(name).builder(**hyperparameters)
+    hyperparameters = {k: _plain(v) for k, v in hyperparameters.items()}
+    hint = meaning_hint(name)
+    if not hint:
+        return describe(name).builder(**hyperparameters)
+    try:
+        return describe(name).builder(**hyperparameters)
+    except HyperparameterError as e:  # a bad value on a name that means other things elsewhere
+        raise HyperparameterError(f"{e}{hint}") from e

@@ -150,10 +150,139 @@ case(
     "error, keras",
 )
 
+# Names that mean different things in different frameworks (README "One name, one meaning"):
+# the unprefixed name keeps its JAX/Flax meaning, and every hyperparameter error on it names the
+# torch / Keras scheme the user may have meant.
+
+case(
+    "torch_deprecated_kaiming_uniform",
+    build("kaiming_uniform", a=5**0.5),
+    HE,
+    "scheme 'he_uniform' takes no hyperparameter 'a'",
+    "'kaiming_uniform' has JAX/Flax semantics here (= 'he_uniform')",
+    "did you mean 'kaiming_uniform_' (torch semantics)?",
+)
+case(
+    "torch_deprecated_kaiming_normal_mode",
+    build("kaiming_normal", mode="fan_out", nonlinearity="relu"),
+    HE,
+    "scheme 'he_normal' takes no hyperparameter 'mode'",
+    "did you mean 'kaiming_normal_' (torch semantics)?",
+)
+case(
+    "torch_deprecated_xavier_uniform_gain",
+    build("xavier_uniform", gain=2.0),
+    HE,
+    "scheme 'glorot_uniform' takes no hyperparameter 'gain'",
+    "did you mean 'xavier_uniform_' (torch semantics)?",
+)
+case(
+    "torch_deprecated_xavier_normal_gain",
+    build("xavier_normal", gain=2.0),
+    HE,
+    "takes no hyperparameter 'gain'",
+    "did you mean 'xavier_normal_' (torch semantics)?",
+)
+case(
+    "torch_normal_std_on_jax_normal",
+    build("normal", mean=0.0, std=0.02),
+    HE,
+    "scheme 'jax_normal' takes no hyperparameter 'mean'",
+    "Valid hyperparameters: stddev, dtype",
+    "did you mean 'normal_' (torch semantics) or 'RandomNormal' (Keras 3 semantics)?",
+)
+case(
+    "torch_uniform_bounds_on_jax_uniform",
+    build("uniform", low=-1.0, high=1.0),
+    HE,
+    "scheme 'jax_uniform' takes no hyperparameter 'low'",
+    "did you mean 'uniform_' (torch semantics) or 'RandomUniform' (Keras 3 semantics)?",
+)
+case(
+    "keras_uniform_bounds_on_jax_uniform",
+    build("uniform", minval=-0.05, maxval=0.05),
+    HE,
+    "takes no hyperparameter 'minval'",
+    "'RandomUniform' (Keras 3 semantics)",
+)
+case(
+    "bad_value_on_ambiguous_name",
+    build("normal", stddev=-1.0),
+    HE,
+    "jax_normal: stddev=-1.0 must be >= 0",
+    "did you mean 'normal_' (torch semantics)",
+)
+case(
+    "torch_trunc_normal_bounds_on_jax_truncated_normal",
+    build("truncated_normal", std=0.02, a=-2.0, b=2.0),
+    HE,
+    "scheme 'truncated_normal' takes no hyperparameter 'std'",
+    "did you mean 'trunc_normal_' (torch semantics) or 'TruncatedNormal' (Keras 3 semantics)?",
+)
+case(
+    "keras_axes_on_jax_he_uniform",
+    build("he_uniform", input_axes=[0], output_axes=[1]),
+    HE,
+    "scheme 'he_uniform' takes no hyperparameter 'input_axes'",
+    "did you mean 'HeUniform' (Keras 3 semantics)",
+)
+case(
+    "ambiguous_name_in_rule",
+    lambda: R(r".*kernel", "kaiming_uniform", {"a": 0.0}),
+    HE,
+    "rule '.*kernel' -> kaiming_uniform",
+    "did you mean 'kaiming_uniform_' (torch semantics)?",
+)
+case(
+    "keras_axes_not_a_list",
+    build("VarianceScaling", input_axes=0, output_axes=[1]),
+    HE,
+    "keras_variance_scaling: input_axes=0 must be a list of ints or None",
+)
+case(
+    "keras_axes_out_of_range",
+    call("VarianceScaling", (4, 5), input_axes=[0], output_axes=[2]),
+    SH,
+    "keras_variance_scaling: output_axes=2 is out of range for a shape of rank 2",
+)
+case(
+    "constant_array_does_not_broadcast",
+    call("Constant", (3, 3), value=np.ones((2, 3))),
+    SH,
+    "constant: value of shape (2, 3) cannot be broadcast to shape (3, 3)",
+)
+case(
+    "build_time_dtype_not_float",
+    build("glorot_uniform", dtype=jnp.int32),
+    HE,
+    "glorot_uniform: dtype=",
+    "use a real floating dtype or complex64/complex128",
+)
+case(
+    "complex_dtype_on_torch_scheme",
+    call("kaiming_uniform_", (3, 3), jnp.complex64),
+    SH,
+    "torch_kaiming_uniform: dtype complex64 is not supported",
+)
+case(
+    "complex_uncorrected_truncated_normal",
+    call("variance_scaling", (3, 3), jnp.complex64, distribution="truncated_normal_uncorrected"),
+    SH,
+    "distribution 'truncated_normal_uncorrected' has no complex form",
+)
+case(
+    "variance_scaling_rank1_default_in_axis",
+    call("variance_scaling", (5,)),
+    SH,
+    "variance_scaling: cannot compute fan_in/fan_out of a shape of rank 1",
+    "with the default in_axis=-2",
+    "pass explicit in_axis=/out_axis=",
+)
+
 # --------------------------------------------------------------------------------------------
 # Hyperparameter values: sign, finiteness, type, order, truncation mass.
 
-case("negative_std", build("normal", std=-1.0), HE, "normal: std=-1.0", "must be >= 0")
+case("negative_std", build("normal_", std=-1.0), HE, "torch_normal: std=-1.0", "must be >= 0")
 case(
     "negative_stddev_random_normal",
     build("random_normal", stddev=-0.1),
@@ -238,16 +367,18 @@ case(
     "uniform_unit_scaling: factor=-1.0",
     "must be >= 0",
 )
-case("nan_std", build("normal", std=float("nan")), HE, "normal: std=nan", "must be finite")
-case("inf_mean", build("normal", mean=float("inf")), HE, "normal: mean=inf", "must be finite")
+case("nan_std", build("normal_", std=float("nan")), HE, "torch_normal: std=nan", "must be finite")
+case(
+    "inf_mean", build("normal_", mean=float("inf")), HE, "torch_normal: mean=inf", "must be finite"
+)
 case("nan_gain", build("orthogonal", gain=float("nan")), HE, "orthogonal: gain=nan", "finite")
-case("string_std", build("normal", std="1"), HE, "normal: std='1'", "must be a real number")
+case("string_std", build("normal_", std="1"), HE, "torch_normal: std='1'", "must be a real number")
 case(
     "bool_value", build("constant", value=True), HE, "constant: value=True", "must be a real number"
 )
 case(
     "low_greater_than_high",
-    build("uniform", low=1.0, high=0.0),
+    build("uniform_", low=1.0, high=0.0),
     HE,
     "uniform: low=1.0 > high=0.0",
     "need low <= high",
@@ -358,9 +489,9 @@ case(
 )
 case(
     "hyperparameter_typo",
-    build("normal", stdd=1.0),
+    build("normal_", stdd=1.0),
     HE,
-    "scheme 'normal' takes no hyperparameter 'stdd'",
+    "scheme 'torch_normal' takes no hyperparameter 'stdd'",
     "Did you mean 'std'",
     "Valid hyperparameters: mean, std",
 )
@@ -535,12 +666,14 @@ case(
     "glorot_uniform: dtype int32 is not supported",
     "float16, bfloat16, float32",
 )
-case("unsigned_dtype", call("normal", (3,), jnp.uint8), SH, "normal: dtype uint8", "floating")
+case(
+    "unsigned_dtype", call("normal_", (3,), jnp.uint8), SH, "torch_normal: dtype uint8", "floating"
+)
 case(
     "boolean_dtype",
-    call("uniform", (3, 3), jnp.bool_),
+    call("uniform_", (3, 3), jnp.bool_),
     SH,
-    "uniform: dtype bool is not supported",
+    "torch_uniform: dtype bool is not supported",
     "real floating dtype",
     "constant fills also take integer and bool dtypes",
 )
@@ -559,16 +692,16 @@ case(
 )
 case(
     "complex_dtype",
-    call("normal", (3, 3), jnp.complex64),
+    call("normal_", (3, 3), jnp.complex64),
     SH,
-    "normal: dtype complex64 is not supported",
+    "torch_normal: dtype complex64 is not supported",
     "real floating dtype",
 )
 case(
     "negative_dimension",
-    call("normal", (3, -1)),
+    call("normal_", (3, -1)),
     SH,
-    "normal: shape (3, -1) has a negative dimension",
+    "torch_normal: shape (3, -1) has a negative dimension",
 )
 case(
     "negative_dimension_orthogonal",
@@ -578,11 +711,16 @@ case(
 )
 case(
     "non_integer_dimension",
-    call("normal", (3.5, 2)),
+    call("normal_", (3.5, 2)),
     SH,
-    "normal: shape (3.5, 2) is not a sequence of integers",
+    "torch_normal: shape (3.5, 2) is not a sequence of integers",
 )
-case("shape_none", call("normal", None), SH, "normal: shape None is not a sequence of integers")
+case(
+    "shape_none",
+    call("normal_", None),
+    SH,
+    "torch_normal: shape None is not a sequence of integers",
+)
 
 # --------------------------------------------------------------------------------------------
 # Rules (build time).
@@ -642,9 +780,9 @@ case(
 )
 case(
     "rule_bad_hyperparameter_value",
-    lambda: R(r".*bias", "normal", {"std": -1}),
+    lambda: R(r".*bias", "normal_", {"std": -1}),
     HE,
-    "rule '.*bias' -> normal",
+    "rule '.*bias' -> normal_",
     "std=-1 must be >= 0",
 )
 case(
@@ -732,9 +870,9 @@ case(
 )
 case(
     "policy_variable_not_set",
-    lambda: jaxinit.Policy([R(r".*", "normal", {"std": "cfg:sd"})], variables={"std": 1}),
+    lambda: jaxinit.Policy([R(r".*", "normal_", {"std": "cfg:sd"})], variables={"std": 1}),
     PO,
-    "rule '.*' -> normal (#0)",
+    "rule '.*' -> normal_ (#0)",
     "std='cfg:sd'",
     "policy variable 'sd', which is not set",
     "Did you mean 'std'",
@@ -826,14 +964,14 @@ case(
 )
 case(
     "integer_leaf_at_path",
-    apply([R(r".*", "normal")], {"step": jnp.zeros((), jnp.int32)}),
+    apply([R(r".*", "normal_")], {"step": jnp.zeros((), jnp.int32)}),
     SH,
     "parameter 'step' shape ()",
     "dtype int32 is not supported",
 )
 case(
     "non_array_leaf",
-    apply([R(r".*", "normal")], {"lr": 0.1}),
+    apply([R(r".*", "normal_")], {"lr": 0.1}),
     SH,
     "pytree leaf 'lr' is a float (0.1), not an array",
     ".shape and .dtype",
@@ -1094,16 +1232,16 @@ case(
 case(
     "json_hyperparameter_wrong_type",
     lambda: FROM_JSON(
-        '{"rules": [{"pattern": ".*", "scheme": "normal", "hyperparameters": {"std": "big"}}]}'
+        '{"rules": [{"pattern": ".*", "scheme": "normal_", "hyperparameters": {"std": "big"}}]}'
     ),
     CO,
     "policy JSON.rules[0]",
-    "normal: std='big' must be a real number",
+    "torch_normal: std='big' must be a real number",
 )
 case(
     "json_hyperparameter_typo",
     lambda: FROM_JSON(
-        '{"rules": [{"pattern": ".*", "scheme": "normal", "hyperparameters": {"stdd": 1}}]}'
+        '{"rules": [{"pattern": ".*", "scheme": "normal_", "hyperparameters": {"stdd": 1}}]}'
     ),
     CO,
     "policy JSON.rules[0]",

@@ -72,16 +72,16 @@ class _Block(nnx.Module):
 NNX_FAILURES = {
     # Every rule is fine for the first layer; each policy fails on a later parameter.
     "strict_unmatched": jaxinit.Policy(
-        [R(r".*kernel", "normal"), R(r".*linear\d/bias", "uniform")], fallback="strict"
+        [R(r".*kernel", "normal_"), R(r".*linear\d/bias", "uniform_")], fallback="strict"
     ),
     "orthogonal_on_bias": jaxinit.Policy(
-        [R(r".*kernel", "normal"), R(r".*linear1/bias", "uniform"), R(r".*bias", "orthogonal")]
+        [R(r".*kernel", "normal_"), R(r".*linear1/bias", "uniform_"), R(r".*bias", "orthogonal")]
     ),
     "context_unresolvable": jaxinit.Policy(
-        [R(r".*kernel", "normal"), R(r".*/scale", "torch_bias", {"fan_in": "ctx:kernel_fan_in"})]
+        [R(r".*kernel", "normal_"), R(r".*/scale", "torch_bias", {"fan_in": "ctx:kernel_fan_in"})]
     ),
     "unused_rule_error": jaxinit.Policy(
-        [R(r".*kernel", "normal"), R(r".*kernal", "zeros")], unused="error"
+        [R(r".*kernel", "normal_"), R(r".*kernal", "zeros")], unused="error"
     ),
     "integer_dtype_at_one_path": None,  # built in the test: needs an integer variable
 }
@@ -93,7 +93,7 @@ def test_nnx_module_unchanged_after_failed_reinit(which):
     policy = NNX_FAILURES[which]
     if policy is None:
         block.step = nnx.Param(jnp.zeros((), jnp.int32))
-        policy = jaxinit.Policy([R(r".*kernel", "normal"), R(r"params/step", "normal")])
+        policy = jaxinit.Policy([R(r".*kernel", "normal_"), R(r"params/step", "normal_")])
     before = _nnx_values(block)
     with pytest.raises(jaxinit.JaxinitError):
         jaxinit.init(block, K, policy=policy)
@@ -107,7 +107,7 @@ def test_nnx_reinit_does_change_covered_values():
     """The comparison above can fail: a successful re-init changes exactly the covered values."""
     block = _Block(nnx.Rngs(0))
     before = _nnx_values(block)
-    jaxinit.init(block, K, policy=jaxinit.Policy([R(r".*kernel", "normal")], unused="error"))
+    jaxinit.init(block, K, policy=jaxinit.Policy([R(r".*kernel", "normal_")], unused="error"))
     after = _nnx_values(block)
     for path in before:
         same = np.array_equal(after[path], before[path])
@@ -129,12 +129,12 @@ def _tree():
 
 
 TREE_FAILURES = [
-    jaxinit.Policy([R(r".*kernel", "normal"), R(r".*bias", "orthogonal")]),
-    jaxinit.Policy([R(r".*kernel", "normal"), R(r".*", "normal")]),  # the int32 step
-    jaxinit.Policy([R(r".*kernel", "normal")], fallback="strict"),
+    jaxinit.Policy([R(r".*kernel", "normal_"), R(r".*bias", "orthogonal")]),
+    jaxinit.Policy([R(r".*kernel", "normal_"), R(r".*", "normal_")]),  # the int32 step
+    jaxinit.Policy([R(r".*kernel", "normal_")], fallback="strict"),
     jaxinit.Policy(
         [
-            R(r".*embedding", "normal"),
+            R(r".*embedding", "normal_"),
             R(r".*/bias", "torch_bias", {"fan_in": "ctx:kernel_fan_in"}),
             R(r".*/w", "zeros"),
         ],
@@ -165,7 +165,7 @@ def test_pytree_not_mutated_by_failed_apply(i):
 def test_pytree_not_mutated_by_successful_apply():
     tree = _tree()
     reference = copy.deepcopy(tree)
-    policy = jaxinit.Policy([R(r".*kernel", "normal"), R(r".*bias", "zeros")])
+    policy = jaxinit.Policy([R(r".*kernel", "normal_"), R(r".*bias", "zeros")])
     new = jaxinit.apply(policy, K, tree)
     _assert_same_tree(tree, reference)
     assert not np.array_equal(new["params"]["dense"]["kernel"], tree["params"]["dense"]["kernel"])
@@ -186,12 +186,12 @@ def test_linen_variables_not_mutated(i):
     reference = copy.deepcopy(jax.tree_util.tree_map(np.asarray, variables))
     policy = TREE_FAILURES[i]
     if i == 1:  # no integer leaf in these variables: fail on the LayerNorm's rank-1 scale
-        policy = jaxinit.Policy([R(r".*kernel", "normal"), R(r".*scale", "glorot_uniform")])
+        policy = jaxinit.Policy([R(r".*kernel", "normal_"), R(r".*scale", "glorot_uniform")])
     with pytest.raises(jaxinit.JaxinitError):
         jaxinit.apply(policy, K, variables)
     _assert_same_tree(jax.tree_util.tree_map(np.asarray, variables), reference)
     # ... and a successful apply returns a new dict and leaves the old one alone.
-    new = jaxinit.apply(jaxinit.Policy([R(r".*kernel", "normal")]), K, variables)
+    new = jaxinit.apply(jaxinit.Policy([R(r".*kernel", "normal_")]), K, variables)
     _assert_same_tree(jax.tree_util.tree_map(np.asarray, variables), reference)
     assert new is not variables
     assert not np.array_equal(
