@@ -36,6 +36,7 @@ refs-tf:
 	$(PY) -m venv $(TFVENV)
 	$(TFVENV)/bin/python -m pip install -q "tensorflow-cpu==2.21.*" "tf-keras==2.21.*"
 	$(TFVENV)/bin/python tests/reference/tf/record_tf.py
+	$(TFVENV)/bin/python tests/reference/tf/record_tf1.py
 
 # timm/torchvision reference draws for tests/conformance/ported/test_refs.py (not part of
 # `make test`, which reads the committed tests/reference/ported/refs.{json,npz}): torchvision

@@ -11,6 +11,9 @@ scheme and its hyperparameters. A hyperparameter may be bound from context, as a
 * `"ctx:kernel_fan_in"`, `"ctx:kernel_fan_out"`: fans of the sibling kernel of the same module
   (a bias takes its bound from its kernel: torch's `U(+-1/sqrt(fan_in))`);
 * `"ctx:hidden_size"`: the hidden size of the enclosing recurrent cell;
+* `"ctx:cell_fan_in"`: input features + hidden size of the enclosing recurrent cell, the
+  fan_in of the ONE kernel over [x, h] that Haiku's and TF1's cells hold (from the cell's
+  input kernel `i*/kernel` or `dense_i/kernel`);
 * `"ctx:module.ATTR"`: attribute ATTR of the nearest enclosing module that has it;
 * `"cfg:NAME"`: `policy.variables[NAME]` (e.g. the number of layers, for depth scaling).
 
@@ -48,7 +51,10 @@ from jaxinit._src.errors import (
     unknown,
 )
 
-CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_size")
+CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_size", "cell_fan_in")
+# A recurrent cell's input-side kernel, relative to the cell (Linen ii/if/.../i, NNX if_,
+# dense_i): its first axis is the cell's input features (`ctx:cell_fan_in`).
+_CELL_INPUT_KERNEL = re.compile(r"(?:i[a-z]?_?|dense_i)/kernel")
 FALLBACKS = ("keep", "strict")
 GROUP_FALLBACKS = ("error", "separate")
 UNUSED = ("warn", "error", "ignore")
@@ -835,6 +841,23 @@ class Policy:
             raise PolicyError(
                 f"{where}: cannot be resolved: no enclosing recurrent cell with a hidden size "
                 f"(modules: {[mi.type_name for mi in spec.modules] or 'unknown'})."
+            )
+        if name == "cell_fan_in":
+            try:
+                h = self._bind("ctx:hidden_size", k, spec, rule, i, shape, by_path)
+            except PolicyError:
+                raise PolicyError(
+                    f"{where}: cannot be resolved: no enclosing recurrent cell with a hidden "
+                    f"size (modules: {[mi.type_name for mi in spec.modules] or 'unknown'})."
+                ) from None
+            cell = spec.path.rsplit("/", 2)[0]
+            for p, s in by_path.items():
+                rest = p[len(cell) + 1 :] if p.startswith(cell + "/") else ""
+                if _CELL_INPUT_KERNEL.fullmatch(rest) and len(s.inner_shape) == 2:
+                    return s.inner_shape[0] + h
+            raise PolicyError(
+                f"{where}: cannot be resolved: no input kernel (i*/kernel or dense_i/kernel) "
+                f"of rank 2 in the recurrent cell {cell!r}."
             )
         attr = name[len("module.") :]
         for mi in spec.modules:

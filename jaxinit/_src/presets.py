@@ -236,22 +236,69 @@ def tf1_like() -> Policy:
     the layer (kernels, embeddings, RNN kernels), `tf.layers` biases are zero, GRUCell gate
     biases are 1, norm scales one and offsets zero.
 
-    Not representable exactly: TF1 LSTM/GRU cells hold ONE kernel over the concatenated
-    [x, h] input ((in+H, 4H)); Flax splits it into input and recurrent pieces, which are drawn
-    here as glorot over the fused (in, 4H) and (H, 4H) matrices (Keras-style) instead.
+    TF1's LSTMCell / GRUCell / BasicRNNCell hold ONE kernel over the concatenated [x, h]
+    ((in+H, G*H); GRUCell two: gates (in+H, 2H) and candidate (in+H, H)). Its values are
+    i.i.d., so Flax's split input/recurrent pieces get glorot with those fans:
+    fan_in = in + H (`ctx:cell_fan_in`) and fan_out = G*H (the fused gate group). TF1 adds
+    `forget_bias=1.0` to the LSTM forget gate at run time; Flax adds nothing, so the forget
+    bias is 1 here (the same starting function). `separable_conv2d`/`depthwise_conv2d` kernels
+    (k, k, in, m) take their fans from that shape (Keras's depthwise rule on Flax's
+    (k, k, 1, in*m)). NNX's fused GRUCell kernels ([r, z, n] in one matrix with different
+    fans per block) get glorot over the fused matrix: not TF1's fans.
     """
+    cell = {
+        "scale": 1.0,
+        "mode": "fan_avg",
+        "distribution": "uniform",
+        "fan_in": "ctx:cell_fan_in",
+        "fan_out": "ctx:fan_out",
+    }
     rules = [
-        _fused("i", "ifgo", "glorot_uniform", LSTM, "kernel", "lstm kernel", suffix="_?"),
-        _fused("h", "ifgo", "glorot_uniform", LSTM, "recurrent_kernel", "lstm recurrent"),
+        R(
+            r"(.*)/([ih])([ifgo])_?/kernel",
+            "variance_scaling",
+            LSTM,
+            hp=cell,
+            group=r"\1/\2_kernel",
+            group_member=r"\3",
+            group_order=tuple("ifgo"),
+            name="lstm kernels (one kernel over [x, h])",
+        ),
+        R(ANY + r"dense_[ih]/kernel", "variance_scaling", LSTM, hp=cell, name="nnx lstm kernels"),
+        R(ANY + r"hf/bias", "ones", LSTM, name="lstm forget bias (TF1 adds 1 at run time)"),
+        R(ANY + r"dense_h/bias", "unit_forget_bias", LSTM, name="nnx lstm forget bias"),
         R(r"(.*)/i([rz])/bias", "ones", GRU, name="gru gate bias"),
-        _fused("i", "rzn", "glorot_uniform", GRU, "kernel", "gru kernel"),
-        _fused("h", "rzn", "glorot_uniform", GRU, "recurrent_kernel", "gru recurrent"),
+        R(
+            r"(.*)/([ih])([rz])/kernel",
+            "variance_scaling",
+            GRU,
+            hp=cell,
+            group=r"\1/\2_gates",
+            group_member=r"\3",
+            group_order=("r", "z"),
+            name="gru gate kernels",
+        ),
+        R(ANY + r"[ih]n/kernel", "variance_scaling", GRU, hp=cell, name="gru candidate kernels"),
+        R(
+            ANY + r"(?:[ih]|dense_[ih])/kernel",
+            "variance_scaling",
+            SIMPLE,
+            hp=cell,
+            name="rnn cell kernels",
+        ),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]+", "glorot_uniform", CELLS, name="rnn weights"),
         R(ANY + r"(query|key|value|out)/bias", "zeros", MHA, name="attention biases"),
         R(ANY + r"embedding", "glorot_uniform", EMBED, name="embedding"),
         *_norm_rules(prelu=None),
         R(ANY + r"bias", "zeros", name="bias"),
+        R(
+            ANY + r"kernel",
+            "keras_conv_glorot_uniform",
+            r"Conv",
+            hp={"groups": "ctx:module.feature_group_count"},
+            name="conv kernel (depthwise: fans of TF1's (k, k, in, m))",
+        ),
         # Keras-style fans so that rank-0/1 variables get glorot too, as tf.get_variable does.
         R(r"params/" + ANY + r"[^/]+", "keras_glorot_uniform", name="every other variable"),
     ]
@@ -296,14 +343,29 @@ def haiku_like() -> Policy:
     convs; zero biases; Embed TruncatedNormal(1) (std 0.88); GRU w_i/w_h LeCun truncated
     normal (corrected) over the fused matrices; norms ones/zeros.
 
-    Not representable exactly: hk.LSTM uses one Linear over [x, h] ((in+H, 4H), fan_in in+H);
-    Flax's split input/recurrent kernels are drawn with their own fan_in instead.
+    hk.LSTM is one Linear over [x, h] ((in+H, 4H)): its values are i.i.d., so Flax's input and
+    recurrent kernels get fan_in = in + H (`ctx:cell_fan_in`). Haiku adds +1 to the forget
+    gate at run time; Flax adds nothing, so the forget bias is 1 here (the same starting
+    function; Haiku's stored bias is 0). Not Haiku's: hk.MultiHeadAttention has no default
+    initializer (it raises without `w_init`); attention kernels here get the Linear rule
+    (fan_in truncated normal, std 0.88/sqrt(fan_in)). hk.BatchNorm's moving averages are
+    zero-debiased EMAs that hold the first batch's statistics after one call; Flax's stored
+    batch_stats start at mean 0, var 1, as here.
     """
     tn = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal_uncorrected"}
     rules = [
         _fused("i", "rzn", "lecun_normal", GRU, "w_i", "gru w_i"),
         _fused("h", "rzn", "lecun_normal", GRU, "w_h", "gru w_h"),
         R(ANY + r"(dense_i|dense_h)/kernel", "lecun_normal", GRU, name="nnx gru"),
+        R(
+            ANY + r"[^/]*kernel",
+            "variance_scaling",
+            LSTM,
+            hp={**tn, "fan_in": "ctx:cell_fan_in"},
+            name="lstm kernels (one Linear over [x, h])",
+        ),
+        R(ANY + r"hf/bias", "ones", LSTM, name="lstm forget bias (Haiku adds 1 at run time)"),
+        R(ANY + r"dense_h/bias", "unit_forget_bias", LSTM, name="nnx lstm forget bias"),
         R(ANY + r"[^/]*bias", "zeros", CELLS, name="rnn biases"),
         R(ANY + r"[^/]*kernel", "variance_scaling", CELLS, hp=tn, name="rnn kernels"),
         R(ANY + r"embedding", "truncated_normal", EMBED, hp={"stddev": 1.0}, name="embedding"),
