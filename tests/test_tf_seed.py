@@ -216,3 +216,18 @@ def test_truncated_long_rejection_run():
     np.testing.assert_array_equal(short, full)
     assert float(jnp.max(jnp.abs(full))) < 2.0
     assert math.isclose(float(jnp.std(full)), 0.8796, abs_tol=5 * 0.8796 / math.sqrt(2 * 4001))
+
+
+def test_tf_seed_in_a_policy():
+    """A rule naming a Keras scheme with tf_seed draws TF's numbers through jaxinit.init."""
+    import flax.linen as nn
+
+    class M(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(2, name="d")(x)
+
+    rule = jaxinit.Rule(r".*kernel", "GlorotUniform", {"tf_seed": 0})
+    v = jaxinit.init(M(), jax.random.key(3), jnp.ones((1, 2)), policy=jaxinit.Policy([rule]))
+    want = np.array([[-0.7078647, 0.50461936], [0.73500216, 0.6633029]], np.float32)
+    np.testing.assert_array_equal(np.asarray(v["params"]["d"]["kernel"]), want)
