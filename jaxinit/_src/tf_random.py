@@ -26,8 +26,10 @@ before an addition are fenced by `optimization_barrier` so that no backend fuses
 FMA (TF rounds the product first).
 
 The uniform-based draws are bit-identical to TF. The normal-based ones differ from TF's
-glibc `sincosf`/`logf` only by the rounding of XLA's sin, cos and log: measured against
-recorded TF 2.21 outputs, at most 2 ulp (see tests/reference/tf/).
+glibc `sincosf`/`logf` only by the rounding of XLA's sin, cos and log (off by one ulp for
+about 1% and 14% of arguments): measured against 869 recorded TF 2.21 draws, 94% of the
+normal-based float32 values are bit-identical and all are within 2 ulp of
+max(|x - mean|, stddev); float16 and bfloat16 draws were all bit-identical (tests/test_tf_seed.py).
 """
 
 from __future__ import annotations
