@@ -27,10 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 
+from ..presets._harness import STD_SIGMAS, _std_tol  # one tolerance rule for both suites
 from ._tree import flax_params, to_flax_layout, tree_of  # noqa: F401  (re-exported)
 
 P_MIN = 1e-4  # two-sample KS p-value threshold (fixed seeds: deterministic)
-STD_SIGMAS = 6.0  # std (and mean) agreement, in standard errors of the difference
 BOUND_RTOL = 1e-6
 
 
@@ -127,17 +127,6 @@ def ours(model: nn.Module, policy, keys) -> list[dict[str, np.ndarray]]:
 
 # ----------------------------------------------------------------------------------------------
 # Comparisons.
-
-
-def _std_tol(a: np.ndarray, b: np.ndarray) -> float:
-    """STD_SIGMAS standard errors of std(a) - std(b) (kurtosis-aware, pooled)."""
-    pooled = np.concatenate([a, b])
-    s = pooled.std()
-    if s == 0:
-        return 0.0
-    kurt = np.mean(((pooled - pooled.mean()) / s) ** 4)
-    se = s * math.sqrt(max(kurt - 1.0, 0.0) / 4.0) * math.sqrt(1.0 / a.size + 1.0 / b.size)
-    return STD_SIGMAS * se
 
 
 def zero_rows(draws: list[np.ndarray]) -> np.ndarray:
