@@ -487,6 +487,10 @@ def _plan(scheme: str, hp: tuple, shape: tuple, dtype: str) -> _Plan | None:
     return plan
 
 
+def _plan_for_shape(scheme: str, hp: tuple, dtype: str, shape: tuple) -> _Plan | None:
+    return _plan(scheme, hp, shape, dtype)
+
+
 def _program(struct: str, closed, lits, hoisted, key):
     """The compiled program of one structure: f(key_data, offset_hi, offset_lo, *lits)."""
     prog = _PROGRAMS.get(struct)
@@ -775,7 +779,7 @@ def draw(
     pool = concurrent.futures.ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
     pending: dict = {}
     for d0, ds, hp, dtype, h, outputs in host:
-        plan_fn = functools.partial(lambda shp, s=d0.scheme, p=hp, t=dtype: _plan(s, p, shp, t))
+        plan_fn = functools.partial(_plan_for_shape, d0.scheme, hp, dtype)
         plan = plan_fn(tuple(d0.sample_shape))
         if plan is not None:
             for struct, closed, lits, hoisted in plan.classes.values():
