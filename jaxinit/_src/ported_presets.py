@@ -94,6 +94,12 @@ def _hf_base(
     return rules
 
 
+def _ported(name: str, rules, variables: dict) -> Policy:
+    """A ported-model preset: its rules, the model's own initializers for everything else
+    (`fallback="keep"`), no warning for a role the port does not have."""
+    return Policy(rules, fallback="keep", unused="ignore", name=name, variables=variables)
+
+
 def hf_bert(
     initializer_range: float = 0.02,
     pad_token_id: int | None = 0,
@@ -111,12 +117,10 @@ def hf_bert(
         R(ANY + _role(lm_bias), "zeros", name="lm head bias (self.param)"),
         *_hf_base(initializer_range, pad_token_id, padded),
     ]
-    return Policy(
+    return _ported(
+        "hf_bert",
         rules,
-        fallback="keep",
-        unused="ignore",
-        name="hf_bert",
-        variables={"initializer_range": initializer_range, "pad_token_id": pad_token_id},
+        {"initializer_range": initializer_range, "pad_token_id": pad_token_id},
     )
 
 
@@ -147,12 +151,10 @@ def hf_gpt2(
         ),
         *_hf_base(initializer_range, pad_token_id, padded),
     ]
-    return Policy(
+    return _ported(
+        "hf_gpt2",
         rules,
-        fallback="keep",
-        unused="ignore",
-        name="hf_gpt2",
-        variables={"n_layer": n_layer, "initializer_range": initializer_range},
+        {"n_layer": n_layer, "initializer_range": initializer_range},
     )
 
 
@@ -168,12 +170,10 @@ def hf_llama(
     `post_attention_layernorm`, `norm`) ones."""
     _positive("hf_llama", initializer_range=initializer_range)
     _pad("hf_llama", pad_token_id)
-    return Policy(
+    return _ported(
+        "hf_llama",
         _hf_base(initializer_range, pad_token_id, padded),
-        fallback="keep",
-        unused="ignore",
-        name="hf_llama",
-        variables={"initializer_range": initializer_range, "pad_token_id": pad_token_id},
+        {"initializer_range": initializer_range, "pad_token_id": pad_token_id},
     )
 
 
@@ -222,12 +222,10 @@ def hf_t5(
         proj(wo, f * d_ff**-0.5, "feed-forward wo: factor d_ff^-1/2"),
         *_hf_base(f, None, "", norm_value=f),
     ]
-    return Policy(
+    return _ported(
+        "hf_t5",
         rules,
-        fallback="keep",
-        unused="ignore",
-        name="hf_t5",
-        variables={
+        {
             "d_model": d_model,
             "d_kv": d_kv,
             "num_heads": num_heads,
@@ -258,12 +256,10 @@ def hf_vit(
         R(ANY + _role(mask_token), "zeros", name="mask token (self.param)"),
         *_hf_base(initializer_range, None, ""),
     ]
-    return Policy(
+    return _ported(
+        "hf_vit",
         rules,
-        fallback="keep",
-        unused="ignore",
-        name="hf_vit",
-        variables={"initializer_range": initializer_range},
+        {"initializer_range": initializer_range},
     )
 
 
@@ -291,7 +287,7 @@ def timm_vit(cls_token: str = r"cls_token|reg_token", pos_embed: str = "pos_embe
         R(ANY + r"scale", "ones", NORMS, name="norm scale"),
         R(ANY + r"bias", "zeros", NORMS, name="norm bias"),
     ]
-    return Policy(rules, fallback="keep", unused="ignore", name="timm_vit")
+    return _ported("timm_vit", rules, {})
 
 
 def torchvision_resnet(
@@ -353,12 +349,10 @@ def torchvision_resnet(
         R(ANY + r"bias", "zeros", NORMS, name="norm bias"),
         *BATCHNORM_STATS,
     ]
-    return Policy(
+    return _ported(
+        "torchvision_resnet",
         rules,
-        fallback="keep",
-        unused="ignore",
-        name="torchvision_resnet",
-        variables={"zero_init_residual": zero_init_residual},
+        {"zero_init_residual": zero_init_residual},
     )
 
 
