@@ -28,10 +28,7 @@ from jaxinit._src.initializers import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACT
 from jaxinit._src.initializers import Stats as Stats
 from jaxinit._src.paths import path_key as path_key
 from jaxinit._src.policy import Decision as Decision
-from jaxinit._src.policy import ModuleInfo as ModuleInfo
-from jaxinit._src.policy import ParamSpec as ParamSpec
 from jaxinit._src.policy import Policy as Policy
-from jaxinit._src.policy import Rule as Rule
 from jaxinit._src.policy import UnusedRuleWarning as UnusedRuleWarning
 from jaxinit._src.registry import SchemeInfo as SchemeInfo
 from jaxinit._src.registry import all_names as all_names
@@ -39,6 +36,9 @@ from jaxinit._src.registry import describe as describe
 from jaxinit._src.registry import get as get
 from jaxinit._src.registry import names as names
 from jaxinit._src.registry import register as register
+from jaxinit._src.rules import Rule as Rule
+from jaxinit._src.specs import ModuleInfo as ModuleInfo
+from jaxinit._src.specs import ParamSpec as ParamSpec
 from jaxinit._src.types import Initializer as Initializer
 
 __version__ = "0.1.0"

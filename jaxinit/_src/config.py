@@ -1,4 +1,4 @@
-"""Loading and saving policies: `ml_collections` config files, JSON documents, preset names.
+"""Loading and saving policies: `ml_collections` config files, JSON and YAML files, presets.
 
 Which to use when:
 * a preset name (`"torch_like"`) for the shipped presets;
@@ -8,184 +8,89 @@ Which to use when:
 * a JSON or YAML document (`jaxinit.save_policy(p, "p.json")` / `"p.yaml"`) for anything
   received from elsewhere: it executes no code (YAML is read with `yaml.safe_load`) and is
   validated against a schema, field by field, with errors naming the offending field.
+
+This module reads and writes files and text; the schema of a policy document is checked in
+one place, `Policy.from_dict` (and `Rule.from_dict` for each rule).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-from typing import Any, Mapping
+from typing import Any
 
 import ml_collections
+import yaml
 
-from jaxinit._src.errors import ConfigError, JaxinitError, did_you_mean
-from jaxinit._src.policy import EXPLICIT_INIT, FALLBACKS, RULE_FIELDS, UNUSED, Policy, Rule
-
-POLICY_FIELDS = (
-    "name",
-    "fallback",
-    "unused",
-    "variables",
-    "rules",
-    "partition_rules",
-    "explicit_init",
-)
-
-# The schema of a policy document: field -> (accepted types, description).
-_RULE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "pattern": ((str,), "a regex string"),
-    "scheme": ((str,), "a registry name"),
-    "hyperparameters": ((dict,), "a mapping"),
-    "module": ((str, type(None)), "a regex string or null"),
-    "module_attrs": ((dict, type(None)), "a mapping of attribute name to value, or null"),
-    "rank": ((int, type(None)), "an integer or null"),
-    "shape": ((list, tuple, type(None)), "a list of integers/nulls or null"),
-    "group": ((str, type(None)), "a template string or null"),
-    "group_member": ((str, type(None)), "a template string or null"),
-    "group_order": ((list, tuple), "a list of strings"),
-    "group_axis": ((int,), "an integer"),
-    "group_fallback": ((str,), "'error' or 'separate'"),
-    "raw_shape": ((bool,), "true or false"),
-    "optional": ((bool,), "true or false"),
-    "explicit_init": ((str, type(None)), "'keep', 'override' or null (the policy's)"),
-    "name": ((str, type(None)), "a string or null"),
-}
-
-
-def _plain(x: Any) -> Any:
-    """ConfigDict/FrozenConfigDict -> plain dicts and lists."""
-    if isinstance(x, (ml_collections.ConfigDict, ml_collections.FrozenConfigDict)):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, Mapping):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
-
-
-def policy_from_dict(d: Any, where: str = "policy") -> Policy:
-    """Validates a policy document against the schema and builds the Policy."""
-    d = _plain(d)
-    if not isinstance(d, dict):
-        raise ConfigError(f"{where}: a policy must be a mapping, got {type(d).__name__}.")
-    for k in d:
-        if k not in POLICY_FIELDS:
-            raise ConfigError(
-                f"{where}: unknown field {k!r}.{did_you_mean(k, POLICY_FIELDS)} "
-                f"Valid fields: {', '.join(POLICY_FIELDS)}."
-            )
-    rules = d.get("rules", [])
-    if not isinstance(rules, list):
-        raise ConfigError(f"{where}.rules: must be a list of rules, got {type(rules).__name__}.")
-    for field, kind in (
-        ("fallback", FALLBACKS),
-        ("unused", UNUSED),
-        ("explicit_init", EXPLICIT_INIT),
-    ):
-        if field == "explicit_init" and d.get(field) in (None, ""):
-            d.pop(field, None)  # not set (a ConfigDict holds "" for None)
-        if field in d and d[field] not in kind:
-            raise ConfigError(
-                f"{where}.{field}: {d[field]!r} is not valid.{did_you_mean(str(d[field]), kind)} "
-                f"Valid: {', '.join(kind)}."
-            )
-    if "variables" in d and not isinstance(d["variables"], dict):
-        raise ConfigError(f"{where}.variables: must be a mapping, got {d['variables']!r}.")
-    if "name" in d and d["name"] is not None and not isinstance(d["name"], str):
-        raise ConfigError(f"{where}.name: must be a string, got {d['name']!r}.")
-    prules = d.get("partition_rules", [])
-    if not isinstance(prules, list) or any(
-        not isinstance(pr, (list, tuple))
-        or len(pr) != 2
-        or not isinstance(pr[0], str)
-        or not isinstance(pr[1], (list, tuple, type(None)))
-        for pr in prules
-    ):
-        raise ConfigError(
-            f"{where}.partition_rules: must be a list of [regex, [mesh axis names or null, ...]] "
-            f"pairs, got {prules!r}."
-        )
-    parsed = []
-    for i, r in enumerate(rules):
-        rw = f"{where}.rules[{i}]"
-        if not isinstance(r, dict):
-            raise ConfigError(f"{rw}: a rule must be a mapping, got {type(r).__name__}.")
-        for k, v in r.items():
-            if k not in RULE_FIELDS:
-                raise ConfigError(
-                    f"{rw}: unknown field {k!r}.{did_you_mean(k, RULE_FIELDS)} "
-                    f"Valid fields: {', '.join(RULE_FIELDS)}."
-                )
-            types, desc = _RULE_TYPES[k]
-            if isinstance(v, bool) and bool not in types:
-                ok = False
-            else:
-                ok = isinstance(v, types)
-            # Fix: the items of list fields were not checked ("shape": [2, "a"] was accepted).
-            if ok and k == "shape" and v is not None:
-                ok = all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in v)
-            if ok and k == "group_order":
-                ok = all(isinstance(m, str) for m in v)
-            if not ok:
-                raise ConfigError(f"{rw}.{k}: must be {desc}, got {v!r}.")
-        try:
-            parsed.append(Rule.from_dict(r, where=rw))
-        except JaxinitError as e:
-            # Rule.from_dict already prefixes its own messages with `rw`: do not repeat it.
-            msg = str(e)
-            raise ConfigError(msg if msg.startswith(rw + ":") else f"{rw}: {msg}") from None
-    try:
-        return Policy(
-            parsed,
-            fallback=d.get("fallback", "keep"),
-            unused=d.get("unused", "warn"),
-            variables=d.get("variables") or {},
-            name=d.get("name"),
-            partition_rules=[(pr[0], pr[1]) for pr in prules],
-            explicit_init=d.get("explicit_init"),
-        )
-    except JaxinitError as e:
-        raise ConfigError(f"{where}: {e}") from None
+from jaxinit._src import presets
+from jaxinit._src.errors import ConfigError, JaxinitError
+from jaxinit._src.policy import Policy
 
 
 def policy_from_json(text: str, where: str = "policy JSON") -> Policy:
+    """A policy from JSON text (see `Policy.from_json`).
+
+    Args:
+      text: the JSON text.
+      where: how messages name the document (a file name).
+
+    Returns:
+      The validated Policy.
+    """
+    return Policy.from_json(text, where=where)
+
+
+def policy_from_yaml(text: str, where: str = "policy YAML") -> Policy:
+    """A policy from YAML text, read with `yaml.safe_load` (no code runs; PyYAML comes with
+    Flax) and validated by `Policy.from_dict`.
+
+    Args:
+      text: the YAML text.
+      where: how messages name the document (a file name).
+
+    Returns:
+      The validated Policy.
+
+    Raises:
+      ConfigError: for text that is not YAML (a `!!python/...` tag included), or a document
+        that does not fit the schema.
+    """
     try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{where}: not valid JSON: {e}.") from None
-    return policy_from_dict(d, where=where)
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+    return Policy.from_dict(d, where=where)
 
 
 def policy_to_config(policy: Policy) -> ml_collections.ConfigDict:
-    """The policy as a ConfigDict (rules as a list of ConfigDicts: overridable, printable)."""
-    d = policy.to_dict()
-    cfg = ml_collections.ConfigDict()
-    cfg.name = d["name"] or ""
-    cfg.fallback = d["fallback"]
-    cfg.unused = d["unused"]
-    cfg.variables = ml_collections.ConfigDict(d["variables"])
-    cfg.rules = [ml_collections.ConfigDict(r) for r in d["rules"]]
-    cfg.partition_rules = d["partition_rules"]
-    cfg.explicit_init = d.get("explicit_init") or ""
-    return cfg
+    """The policy as a ConfigDict (see `Policy.to_config`)."""
+    return policy.to_config()
 
 
 def policy_from_config(cfg: Any, where: str = "config") -> Policy:
-    """A Policy from a ConfigDict: either the policy itself or a config with a `policy` field."""
-    d = _plain(cfg)
-    if isinstance(d, dict) and "policy" in d and "rules" not in d:
-        d = d["policy"]
-        where = f"{where}.policy"
-    if isinstance(d, dict) and d.get("name") == "":
-        d["name"] = None
-    return policy_from_dict(d, where=where)
+    """A policy from a ConfigDict, or a config with a `policy` field (see
+    `Policy.from_config`)."""
+    return Policy.from_config(cfg, where=where)
 
 
-def load_config_file(path: str):
+def load_config_file(path: str) -> Any:
     """Runs a Python config file and returns its `get_config()` (TRUSTED files only).
 
-    `path.py:arg` passes `arg` to `get_config(arg)`, as `config_flags` does.
+    Args:
+      path: the file; `path.py:arg` passes `arg` to `get_config(arg)`, as `config_flags`
+        does.
+
+    Returns:
+      What `get_config()` returns (a ConfigDict, for the files under `configs/`).
+
+    Raises:
+      ConfigError: for a file that does not exist, fails to run or has no `get_config`.
+
+    >>> import pathlib, tempfile
+    >>> path = str(pathlib.Path(tempfile.mkdtemp()) / "my_config.py")
+    >>> _ = pathlib.Path(path).write_text("def get_config(arg=None): return {'arg': arg}")
+    >>> load_config_file(path + ":small")
+    {'arg': 'small'}
     """
     arg = None
     if ":" in path and not os.path.isfile(path):
@@ -209,18 +114,31 @@ def load_config_file(path: str):
 
 
 def load_policy(source: Any) -> Policy:
-    """A Policy from a preset name, a `.py` config file, a `.json` file, a dict or a ConfigDict.
+    """A Policy from a preset name, a `.py` config file, a JSON or YAML file, or a mapping.
+
+    Args:
+      source: a `Policy` (returned as it is); a preset name ("torch_like"); a path ending in
+        `.json`, `.yaml`/`.yml` (no code runs) or `.py` (`path.py:arg` passes `arg` to its
+        `get_config`; the file's code runs); a dict or ConfigDict holding a policy (or a
+        config with a `policy` field).
+
+    Returns:
+      The validated Policy.
+
+    Raises:
+      ConfigError: for a missing or invalid file or document, naming the file and field;
+        UnknownNameError for an unknown preset name (with a did-you-mean).
 
     >>> import jaxinit
     >>> jaxinit.load_policy("torch_like").name
     'torch_like'
+    >>> jaxinit.load_policy({"rules": [{"pattern": ".*", "scheme": "zeros"}]}).rules[0].scheme
+    'zeros'
     """
-    from jaxinit._src import presets
-
     if isinstance(source, Policy):
         return source
     if isinstance(source, (dict, ml_collections.ConfigDict, ml_collections.FrozenConfigDict)):
-        return policy_from_config(source)
+        return Policy.from_config(source)
     if not isinstance(source, (str, os.PathLike)):
         raise ConfigError(
             f"load_policy: cannot load a policy from a {type(source).__name__}; pass a preset "
@@ -231,34 +149,30 @@ def load_policy(source: Any) -> Policy:
         if not os.path.isfile(source):
             raise ConfigError(f"policy file {source!r} does not exist.")
         with open(source) as f:
-            return policy_from_json(f.read(), where=source)
+            return Policy.from_json(f.read(), where=source)
     if source.endswith((".yaml", ".yml")):
         if not os.path.isfile(source):
             raise ConfigError(f"policy file {source!r} does not exist.")
         with open(source) as f:
             return policy_from_yaml(f.read(), where=source)
     if source.endswith(".py") or ".py:" in source:
-        return policy_from_config(load_config_file(source), where=source)
+        return Policy.from_config(load_config_file(source), where=source)
     return presets.get(source)
 
 
-def policy_from_yaml(text: str, where: str = "policy YAML") -> Policy:
-    """A policy from YAML, read with `yaml.safe_load` (no code runs; PyYAML comes with Flax)."""
-    import yaml
+def save_policy(policy: Policy, path: str | os.PathLike) -> None:
+    """Writes `policy` as JSON, or YAML for a `.yaml`/`.yml` path (the code-free formats).
 
-    try:
-        d = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: not valid YAML: {e}") from None
-    return policy_from_dict(d, where=where)
+    Args:
+      policy: the policy.
+      path: the file to write; `load_policy(path)` reads it back.
 
-
-def save_policy(policy: Policy, path: str) -> None:
-    """Writes `policy` as JSON, or YAML for a `.yaml`/`.yml` path (the code-free formats)."""
+    Returns:
+      None.
+    """
+    path = os.fspath(path)
     with open(path, "w") as f:
         if path.endswith((".yaml", ".yml")):
-            import yaml
-
             yaml.safe_dump(policy.to_dict(), f, sort_keys=False)
         else:
             f.write(policy.to_json() + "\n")

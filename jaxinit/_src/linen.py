@@ -24,7 +24,7 @@ from flax.traverse_util import flatten_dict, unflatten_dict
 from jaxinit._src import flax_classes
 from jaxinit._src.errors import PolicyError
 from jaxinit._src.paths import is_key_array
-from jaxinit._src.policy import (
+from jaxinit._src.specs import (
     ModuleInfo,
     ParamSpec,
     is_array_like,

@@ -25,14 +25,14 @@ from flax import nnx
 from jaxinit._src import flax_classes
 from jaxinit._src import paths as paths_lib
 from jaxinit._src.errors import PolicyError
-from jaxinit._src.linen import stack_axes
 from jaxinit._src.paths import is_key_array
-from jaxinit._src.policy import (
+from jaxinit._src.specs import (
     ModuleInfo,
     ParamSpec,
     is_array_like,
     kernel_view,
     simple_attrs,
+    stack_axes,
     type_names,
 )
 

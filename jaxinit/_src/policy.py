@@ -1,25 +1,10 @@
-"""The policy engine: ordered regex rules that choose the initializer of every parameter.
+"""Policies: ordered rules resolved against a model's parameters, before anything is sampled.
 
-A `Rule` matches a parameter by `re.fullmatch` of its "/"-joined path, optionally also by the
-type of a module that owns it (the owner or any enclosing module, by class name or any base
-class name: `module="Dense"` is any class so named, `module="flax:Dense"` only Flax's own
-classes and their subclasses, as preset rules use), by rank or by shape. It names a registry
-scheme and its hyperparameters. A hyperparameter may be bound from context, as a string:
-
-* `"ctx:fan_in"`, `"ctx:fan_out"`: fans of the parameter itself (of its 2-D view for
-  DenseGeneral-style kernels, or of the whole fused group);
-* `"ctx:kernel_fan_in"`, `"ctx:kernel_fan_out"`: fans of the sibling kernel of the same module
-  (a bias takes its bound from its kernel: torch's `U(+-1/sqrt(fan_in))`);
-* `"ctx:hidden_size"`: the hidden size of the enclosing recurrent cell;
-* `"ctx:cell_fan_in"`: input features + hidden size of the enclosing recurrent cell, the
-  fan_in of the ONE kernel over [x, h] that Haiku's and TF1's cells hold (from the cell's
-  input kernel `i*/kernel` or `dense_i/kernel`);
-* `"ctx:module.ATTR"`: attribute ATTR of the nearest enclosing module that has it;
-* `"cfg:NAME"`: `policy.variables[NAME]` (e.g. the number of layers, for depth scaling).
-
-A rule with `group=` fuses the parameters it matches into one array (concatenated along
-`group_axis`, members ordered by `group_order`), draws it once and splits it: Keras's LSTM
-kernel is one (in, 4H) matrix though Flax stores four (in, H) pieces.
+A `Policy` is an ordered tuple of `Rule`s plus what to do with the parameters no rule covers.
+`Policy.resolve` matches every `ParamSpec` to its first matching rule, binds the context
+values of its hyperparameters ("ctx:fan_in", "cfg:depth", ...; see `jaxinit._src.rules`),
+lays out fused groups and returns a `Resolution` of one `Decision` per parameter; the draw
+engine samples from it.
 
 Where the model code passed an explicit initializer (`nn.Dense(kernel_init=zeros)`), a rule
 with `explicit_init="keep"` (every preset rule), or any rule of a `Policy(explicit_init="keep")`,
@@ -28,468 +13,110 @@ leaves it standing; `"override"` on either replaces it (see `EXPLICIT_INIT`).
 The first matching rule wins. Unmatched parameters keep the module's own initializer
 (`fallback="keep"`) or fail, all listed at once (`fallback="strict"`). A required rule that
 matches nothing is reported with an `UnusedRuleWarning` (or an error, `unused="error"`).
+
+A policy document (a dict, JSON, a ConfigDict) is validated here, once, field by field:
+`Policy.from_dict` checks the policy's fields and `Rule.from_dict` each rule's, and every
+error is a `ConfigError` naming the field. Policies are immutable.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import jax
+import ml_collections
 
 from jaxinit._src import fans as fans_lib
 from jaxinit._src import registry
 from jaxinit._src.errors import (
+    ConfigError,
     JaxinitError,
     PolicyError,
     ShapeError,
     did_you_mean,
     unknown,
 )
+from jaxinit._src.rules import EXPLICIT_INIT, FrozenDict, Rule, is_ctx
+from jaxinit._src.sharding import compile_rules
+from jaxinit._src.specs import ParamSpec
 
-CTX_NAMES = ("fan_in", "fan_out", "kernel_fan_in", "kernel_fan_out", "hidden_size", "cell_fan_in")
+FALLBACKS = ("keep", "strict")
+UNUSED = ("warn", "error", "ignore")
+# The fields of a policy document, in `Policy.to_dict` order (explicit_init only when set).
+POLICY_FIELDS = (
+    "name",
+    "fallback",
+    "unused",
+    "variables",
+    "rules",
+    "partition_rules",
+    "explicit_init",
+)
+# The names a module's kernel has, next to its bias (`ctx:kernel_fan_in`).
+KERNEL_SIBLINGS = ("kernel", "weight", "w")
 # A recurrent cell's input-side kernel, relative to the cell (Linen ii/if/.../i, NNX if_,
 # dense_i): its first axis is the cell's input features (`ctx:cell_fan_in`).
 _CELL_INPUT_KERNEL = re.compile(r"(?:i[a-z]?_?|dense_i)/kernel")
-FALLBACKS = ("keep", "strict")
-GROUP_FALLBACKS = ("error", "separate")
-UNUSED = ("warn", "error", "ignore")
-# What a rule does to a parameter whose module the model code gave an explicit initializer
-# (`nn.Dense(kernel_init=zeros)`): "keep" it (the model's initializer stands, drawn by Flax
-# from the parameter's own key) or "override" it with the rule's scheme. Set on a Rule or on
-# the Policy (None: not set); "override" wins when either sets it, then "keep"; when neither
-# does the rule applies as written. Preset rules say "keep": explicit initializers stand.
-EXPLICIT_INIT = ("keep", "override")
-# `module="flax:Dense|Conv"`: only Flax's own classes (flax.linen / flax.nnx, or subclasses of
-# them) whose name matches; `module="Dense|Conv"`: any class of that name, user classes too.
-MODULE_NAMESPACES = ("flax", "flax.linen", "flax.nnx")
-KERNEL_SIBLINGS = ("kernel", "weight", "w")
-RULE_FIELDS = (
-    "pattern",
-    "scheme",
-    "hyperparameters",
-    "module",
-    "module_attrs",
-    "rank",
-    "shape",
-    "group",
-    "group_member",
-    "group_order",
-    "group_axis",
-    "group_fallback",
-    "raw_shape",
-    "optional",
-    "explicit_init",
-    "name",
-)
 
 
 class UnusedRuleWarning(UserWarning):
     """A rule of a policy matched no parameter (often a typo in its pattern)."""
 
 
-# --------------------------------------------------------------------------------------------
-# What the engine knows about a model's parameters.
-
-
-@dataclasses.dataclass(frozen=True)
-class ModuleInfo:
-    """A module enclosing parameters: its path, class names (MRO) and simple attributes."""
-
-    path: str
-    type_names: tuple[str, ...]
-    attrs: Mapping[str, Any]
-    # Public Flax names of the classes in its MRO ("flax.linen.Dense"); () for a class that is
-    # neither Flax's nor a subclass of one. `module="flax:..."` rules match these.
-    flax_names: tuple[str, ...] = ()
-    # Its `*_init` attributes that the model code set to something other than its Flax class's
-    # default ("kernel_init"): the parameters they create keep them unless told otherwise.
-    explicit_inits: tuple[str, ...] = ()
-
-    @property
-    def type_name(self) -> str:
-        return self.type_names[0] if self.type_names else ""
-
-    def flax_type_names(self, namespace: str = "flax") -> tuple[str, ...]:
-        """The class names of its Flax classes, from `namespace` ("flax", "flax.linen" or
-        "flax.nnx")."""
-        return tuple(n.rsplit(".", 1)[1] for n in self.flax_names if n.startswith(namespace + "."))
-
-
-@dataclasses.dataclass(frozen=True)
-class ParamSpec:
-    """One parameter (or other variable) of a model, before anything is sampled."""
-
-    path: str
-    shape: tuple[int, ...]
-    dtype: Any
-    modules: tuple[ModuleInfo, ...] = ()  # innermost (owner) first
-    view_shape: tuple[int, ...] | None = None  # the 2-D view a DenseGeneral kernel is drawn in
-    # Axes of `shape` added by a lifted transform (`nn.scan`/`nn.vmap` over layers): the module
-    # created one `inner_shape` array per index of these axes, so fans, rank and shape rules
-    # and the draw itself (one independent draw per slice) use `inner_shape`.
-    stack_axes: tuple[int, ...] = ()
-
-    @property
-    def inner_shape(self) -> tuple[int, ...]:
-        """The shape the owning module created (the stored shape without `stack_axes`)."""
-        return tuple(d for k, d in enumerate(self.shape) if k not in self.stack_axes)
-
-    @property
-    def stack_shape(self) -> tuple[int, ...]:
-        return tuple(self.shape[k] for k in self.stack_axes)
-
-    @property
-    def draw_shape(self) -> tuple[int, ...]:
-        return self.view_shape if self.view_shape is not None else self.inner_shape
-
-    @property
-    def module_type(self) -> str:
-        return self.modules[0].type_name if self.modules else ""
-
-    @property
-    def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-    @property
-    def parent(self) -> str:
-        return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
-
-
-def einsum_view(equation: Any, shape: tuple[int, ...]) -> tuple[int, int] | None:
-    """The 2-D (fan_in, fan_out) view of an Einsum kernel (the equation's second operand), as
-    Keras's EinsumDense computes its fans (keras/src/layers/core/einsum_dense.py,
-    `_analyze_split_string`): kernel axes that appear in the output are output units (batch
-    letters included), the others are input units. A kernel whose contracted axes do not lead
-    is drawn as a (fan_in, fan_out) matrix reshaped to its shape: exact for element-wise
-    schemes, only approximately structured for orthogonal. None when the equation cannot be
-    read (no "->", not two operands, an ellipsis in the kernel, a rank mismatch)."""
-    if not isinstance(equation, str) or "->" not in equation:
-        return None
-    lhs, out = equation.replace(" ", "").split("->", 1)
-    ops = lhs.split(",")
-    if len(ops) != 2 or "..." in ops[1] or len(ops[1]) != len(shape) or len(shape) < 2:
-        return None
-    out = out.replace("...", "")
-    inputs = [d for c, d in zip(ops[1], shape) if c not in out]
-    outputs = [d for c, d in zip(ops[1], shape) if c in out]
-    if not inputs or not outputs:
-        return None
-    return (math.prod(inputs), math.prod(outputs))
-
-
-# Modules that flatten their kernel to a 2-D (in axes, out axes) view before kernel_init.
-GENERAL_TYPES = ("DenseGeneral", "LinearGeneral")
-
-
-def kernel_view(
-    type_names: Sequence[str],
-    shape: tuple[int, ...],
-    *,
-    einsum_str: Any = None,
-    n_in: int | None = None,
-) -> tuple[int, int] | None:
-    """The 2-D view a kernel is drawn in: Einsum kernels as `einsum_view` reads them;
-    DenseGeneral/LinearGeneral (and subclasses) as (prod of the first `n_in` axes: batch and
-    input axes, prod of the rest), as Flax flattens them; None for any other module."""
-    if "Einsum" in type_names:
-        return einsum_view(einsum_str, shape)
-    if n_in is None or not any(t in GENERAL_TYPES for t in type_names):
-        return None
-    if len(shape) > 2 and 0 < n_in < len(shape):
-        return (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
-    return None
-
-
-def is_array_like(value: Any) -> bool:
-    """Has a shape and a dtype: an array or a ShapeDtypeStruct (sown tuples, None, Python
-    scalars held in a variable are not)."""
-    return hasattr(value, "shape") and hasattr(value, "dtype")
-
-
-def simple_attrs(obj: Any) -> dict[str, Any]:
-    """The attributes of a module that are plain numbers, strings or tuples of them."""
-    out = {}
-    try:
-        items = vars(obj).items()
-    except TypeError:
-        return out
-    for k, v in items:
-        if k.startswith("_"):
-            continue
-        if isinstance(v, (bool, int, float, str)) or (
-            isinstance(v, tuple) and all(isinstance(i, (int, str)) for i in v)
-        ):
-            out[k] = v
-    return out
-
-
-def type_names(obj: Any) -> tuple[str, ...]:
-    return tuple(c.__name__ for c in type(obj).__mro__ if c.__name__ not in ("object", "ABC"))
-
-
-# --------------------------------------------------------------------------------------------
-# Rules.
-
-
-def _is_ctx(v: Any) -> bool:
-    return isinstance(v, str) and (v.startswith("ctx:") or v.startswith("cfg:"))
-
-
-def _freeze(v: Any) -> Any:
-    if isinstance(v, list):
-        return tuple(_freeze(i) for i in v)
-    if isinstance(v, tuple):
-        return tuple(_freeze(i) for i in v)
-    return v
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """One rule of a policy. Build-time validated: regexes, scheme name, hyperparameter names,
-    context bindings, and (when no value is bound from context) the hyperparameter values."""
-
-    pattern: str
-    scheme: str
-    hyperparameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    module: str | None = None
-    # Attribute values the owning (innermost) module must have, e.g. {"transpose_kernel": True}
-    # for a ConvTranspose whose kernel stores in/out swapped.
-    module_attrs: Mapping[str, Any] | None = None
-    rank: int | None = None
-    shape: tuple[int | None, ...] | None = None
-    group: str | None = None
-    group_member: str | None = None
-    group_order: tuple[str, ...] = ()
-    group_axis: int = -1
-    # When the members cannot be fused (their shapes differ off the group axis): "error", or
-    # "separate": draw each alone with its own fans (torch MultiheadAttention packs q/k/v into
-    # one (3E, E) in_proj only when kdim == vdim == E; otherwise each has its own xavier).
-    group_fallback: str = "error"
-    raw_shape: bool = False  # draw in the stored shape, not the 2-D view of a DenseGeneral kernel
-    optional: bool = False
-    # "keep" / "override" an initializer the model code set explicitly (see EXPLICIT_INIT).
-    explicit_init: str | None = None
-    name: str | None = None
-
-    def __post_init__(self):
-        label = self.label
-        if not isinstance(self.pattern, str):
-            raise PolicyError(f"{label}: pattern must be a string, got {self.pattern!r}.")
-        try:
-            object.__setattr__(self, "_regex", re.compile(self.pattern))
-        except re.error as e:
-            raise PolicyError(f"{label}: invalid regex {self.pattern!r}: {e}.") from None
-        # Fix: a non-string module/shape/group_order raised a bare TypeError (or passed).
-        if self.module is not None and not isinstance(self.module, str):
-            raise PolicyError(f"{label}: module must be a regex string, got {self.module!r}.")
-        namespace, mod_pattern = None, self.module
-        prefix = re.match(r"([A-Za-z_][\w.]*):", self.module) if self.module else None
-        if prefix is not None:  # "flax:Dense" (a class-name regex never starts "word:")
-            namespace, mod_pattern = prefix.group(1), self.module[prefix.end() :]
-            if namespace not in MODULE_NAMESPACES:
-                raise PolicyError(
-                    f"{label}: module={self.module!r} names the namespace {namespace!r}; "
-                    f"valid: {', '.join(n + ':' for n in MODULE_NAMESPACES)} (Flax's own "
-                    "classes and their subclasses), or no prefix (any class of that name)."
-                    + did_you_mean(namespace, MODULE_NAMESPACES)
-                )
-        try:
-            mod = re.compile(mod_pattern) if mod_pattern is not None else None
-        except re.error as e:
-            raise PolicyError(f"{label}: invalid module regex {self.module!r}: {e}.") from None
-        object.__setattr__(self, "_module_regex", mod)
-        object.__setattr__(self, "_module_namespace", namespace)
-        if self.explicit_init is not None and self.explicit_init not in EXPLICIT_INIT:
-            raise unknown("explicit_init", self.explicit_init, EXPLICIT_INIT, where=label)
-        if self.module_attrs is not None:
-            if not isinstance(self.module_attrs, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, (bool, int, float, str, type(None)))
-                for k, v in self.module_attrs.items()
-            ):
-                raise PolicyError(
-                    f"{label}: module_attrs must map attribute names to plain values "
-                    f"(bool, number, string, None), got {self.module_attrs!r}."
-                )
-            object.__setattr__(self, "module_attrs", dict(self.module_attrs))
-        if not isinstance(self.hyperparameters, Mapping):
-            raise PolicyError(
-                f"{label}: hyperparameters must be a mapping, got {self.hyperparameters!r}."
-            )
-        hp = {str(k): _freeze(v) for k, v in self.hyperparameters.items()}
-        object.__setattr__(self, "hyperparameters", hp)
-        if self.shape is not None:
-            if isinstance(self.shape, (str, bytes)) or not isinstance(self.shape, Iterable):
-                raise PolicyError(
-                    f"{label}: shape must be a sequence of integers or None, got {self.shape!r}."
-                )
-            object.__setattr__(self, "shape", tuple(self.shape))
-            if any(
-                d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0)
-                for d in self.shape
-            ):
-                raise PolicyError(
-                    f"{label}: shape must be a sequence of integers >= 0 or None (any size), "
-                    f"got {self.shape!r}."
-                )
-        if isinstance(self.group_order, str) or not all(
-            isinstance(m, str) for m in (self.group_order or ())
-        ):
-            raise PolicyError(
-                f"{label}: group_order must be a sequence of member names (strings), "
-                f"got {self.group_order!r}."
-            )
-        object.__setattr__(self, "group_order", tuple(self.group_order or ()))
-        if self.rank is not None and (
-            isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 0
-        ):  # Fix: a negative rank was accepted and silently matched nothing.
-            raise PolicyError(f"{label}: rank must be an int >= 0, got {self.rank!r}.")
-        for flag in ("raw_shape", "optional"):
-            if not isinstance(getattr(self, flag), bool):
-                raise PolicyError(
-                    f"{label}: {flag} must be True or False, got {getattr(self, flag)!r}."
-                )
-        if isinstance(self.group_axis, bool) or not isinstance(self.group_axis, int):
-            raise PolicyError(f"{label}: group_axis must be an int, got {self.group_axis!r}.")
-        if self.group_fallback not in GROUP_FALLBACKS:
-            raise unknown("group_fallback", self.group_fallback, GROUP_FALLBACKS, where=label)
-        if self.group is not None and not self.group_order:
-            raise PolicyError(f"{label}: a group needs group_order (the member names in order).")
-        try:
-            registry.canonical_name(self.scheme)
-        except JaxinitError as e:
-            raise type(e)(f"{label}: {e}") from None
-        registry.check_hyperparameters(self.scheme, hp, where=label)
-        for k, v in hp.items():
-            if isinstance(v, str) and v.startswith("ctx:"):
-                name = v[4:]
-                if name not in CTX_NAMES and not name.startswith("module."):
-                    choices = list(CTX_NAMES) + ["module.<attr>"]
-                    raise PolicyError(
-                        f"{label}: hyperparameter {k}={v!r} binds an unknown context value "
-                        f"{name!r}.{did_you_mean(name, CTX_NAMES)} Valid: "
-                        f"{', '.join('ctx:' + c for c in choices)}, or cfg:<policy variable>."
-                    )
-        if not any(_is_ctx(v) for v in hp.values()):
-            try:
-                registry.get(self.scheme, **hp)  # validate the values once, at build time
-            except JaxinitError as e:
-                raise type(e)(f"{label}: {e}") from None
-
-    @property
-    def label(self) -> str:
-        return f"rule {self.name!r}" if self.name else f"rule {self.pattern!r} -> {self.scheme}"
-
-    def matches(self, spec: ParamSpec) -> re.Match | None:
-        m = self._regex.fullmatch(spec.path)
-        if m is None:
-            return None
-        if self._module_regex is not None and not any(
-            self._module_regex.fullmatch(t) for mi in spec.modules for t in self._names(mi)
-        ):
-            return None
-        if self.module_attrs:
-            owner = spec.modules[0] if spec.modules else None
-            if owner is None or any(
-                k not in owner.attrs or owner.attrs[k] != v or type(owner.attrs[k]) is not type(v)
-                for k, v in self.module_attrs.items()
-            ):
-                return None
-        # Rank and shape are those the module created (a layer stacked by nn.scan matches the
-        # same rules as the layer alone).
-        if self.rank is not None and len(spec.inner_shape) != self.rank:
-            return None
-        if self.shape is not None:
-            if len(self.shape) != len(spec.inner_shape) or any(
-                s is not None and s != d for s, d in zip(self.shape, spec.inner_shape)
-            ):
-                return None
-        return m
-
-    def _names(self, mi: ModuleInfo) -> tuple[str, ...]:
-        """The class names `module=` is matched against: any class name, or only Flax's."""
-        if self._module_namespace is None:
-            return mi.type_names
-        return mi.flax_type_names(self._module_namespace)
-
-    def module_name_only_match(self, spec: ParamSpec) -> ModuleInfo | None:
-        """For a `flax:` rule that does not match: the enclosing module whose class NAME
-        matches (a user class called like a Flax one), if the path matches too."""
-        if self._module_namespace is None or self._regex.fullmatch(spec.path) is None:
-            return None
-        for mi in spec.modules:
-            if any(self._module_regex.fullmatch(t) for t in mi.type_names):
-                return mi
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {}
-        for f in RULE_FIELDS:
-            v = getattr(self, f)
-            default = Rule.__dataclass_fields__[f].default
-            if f == "hyperparameters":
-                d[f] = {k: list(x) if isinstance(x, tuple) else x for k, x in v.items()}
-            elif f in ("pattern", "scheme") or v != default:
-                d[f] = list(v) if isinstance(v, tuple) else v
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "rule") -> "Rule":
-        if not isinstance(d, Mapping):
-            raise PolicyError(f"{where}: a rule must be a mapping, got {type(d).__name__}.")
-        for k in d:
-            if k not in RULE_FIELDS:
-                raise PolicyError(
-                    f"{where}: unknown rule field {k!r}.{did_you_mean(k, RULE_FIELDS)} "
-                    f"Valid fields: {', '.join(RULE_FIELDS)}."
-                )
-        for k in ("pattern", "scheme"):
-            if k not in d:
-                raise PolicyError(f"{where}: a rule needs the field {k!r}.")
-        kw = dict(d)
-        kw["hyperparameters"] = dict(kw.get("hyperparameters") or {})
-        for k in ("shape", "group_order"):
-            if kw.get(k) is not None:
-                kw[k] = tuple(kw[k])
-        return cls(**kw)
-
-
-# --------------------------------------------------------------------------------------------
-# Decisions: the result of matching, before anything is sampled.
-
-
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """How one parameter will be initialized."""
+    """How one parameter will be initialized (one entry of a `Resolution`).
+
+    Args:
+      spec: the parameter.
+      rule_index: the index of the rule that covers it in the policy, None when no rule does
+        (the module's own initializer draws it).
+      rule: that rule, or None.
+      hyperparameters: the rule's hyperparameters with every context value bound.
+      group: the fused group it is drawn in, or None.
+      group_shape: the fused array's shape.
+      group_slice: this member's (start, stop) along the group axis.
+      explicit: when not covered because the model code set this initializer attribute
+        explicitly (e.g. "scale_init") and rule `explicit_rule` (an index) would have
+        overridden it: that attribute.
+      explicit_rule: see `explicit`.
+      note: why an uncovered parameter is left to its module (for explain), when it is not
+        obvious.
+
+    >>> d = Policy([Rule(".*", "zeros")]).resolve([ParamSpec("w", (2, 3), "float32")])
+    >>> d.decisions[0].scheme, d.decisions[0].sample_shape, d.decisions[0].covered
+    ('zeros', (2, 3), True)
+    """
 
     spec: ParamSpec
-    rule_index: int | None  # None: not covered (module default)
+    rule_index: int | None
     rule: Rule | None
-    hyperparameters: Mapping[str, Any]  # resolved (context bound)
+    hyperparameters: Mapping[str, Any]
     group: str | None = None
-    group_shape: tuple[int, ...] | None = None  # the fused array's shape
-    group_slice: tuple[int, int] | None = None  # this member's range along the group axis
-    # Not covered because the model code set this initializer attribute explicitly (e.g.
-    # "scale_init") and the rule `explicit_rule` (an index) would have overridden it.
+    group_shape: tuple[int, ...] | None = None
+    group_slice: tuple[int, int] | None = None
     explicit: str | None = None
     explicit_rule: int | None = None
-    # Why an uncovered parameter is left to its module (for explain), when it is not obvious.
     note: str | None = None
 
     @property
     def covered(self) -> bool:
+        """Whether a rule covers the parameter."""
         return self.rule is not None
 
     @property
     def scheme(self) -> str | None:
+        """The canonical registry name of the rule's scheme (None when not covered)."""
         return registry.canonical_name(self.rule.scheme) if self.rule else None
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
+        """The shape one draw has: the fused group's, the stored inner shape (`raw_shape`) or
+        the parameter's draw shape (its 2-D view, if any)."""
         if self.group_shape is not None:
             return self.group_shape
         return (
@@ -499,30 +126,92 @@ class Decision:
         )
 
     def initializer(self):
+        """The scheme built with the bound hyperparameters.
+
+        Returns:
+          The initializer `init(key, shape, dtype)` from the registry.
+        """
         return registry.get(self.rule.scheme, **self.hyperparameters)
 
 
 @dataclasses.dataclass
 class Resolution:
-    """All decisions for a model, plus the rules that matched nothing."""
+    """All decisions for a model, plus the rules that matched nothing (`Policy.resolve`).
+
+    Args:
+      decisions: one `Decision` per parameter, in the order of the specs.
+      unused_rules: (index, rule) of every rule that matched no parameter.
+      rules: the policy's rules, for the rule indices in `decisions`.
+    """
 
     decisions: list[Decision]
     unused_rules: list[tuple[int, Rule]]
-    rules: tuple[Rule, ...] = ()  # the policy's, for the rule indices in decisions
+    rules: tuple[Rule, ...] = ()
 
     def by_path(self) -> dict[str, Decision]:
+        """The decisions keyed by parameter path.
+
+        Returns:
+          {path: Decision}.
+        """
         return {d.spec.path: d for d in self.decisions}
 
 
-class Policy:
-    """An ordered list of rules plus a fallback. Immutable; round-trips through
-    `ml_collections.ConfigDict` (`to_config`/`from_config`) and JSON (`to_json`/`from_json`).
+def _plain(x: Any) -> Any:
+    """ConfigDicts, FrozenConfigDicts and other mappings -> plain dicts; tuples -> lists."""
+    if isinstance(x, (ml_collections.ConfigDict, ml_collections.FrozenConfigDict, Mapping)):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
 
-    >>> import jaxinit
-    >>> p = jaxinit.Policy([jaxinit.Rule(r".*/bias", "zeros")], fallback="keep")
-    >>> len(p.rules)
-    1
+
+class Policy:
+    """An ordered list of rules plus a fallback: how every parameter of a model is initialized.
+
+    Immutable (setting an attribute raises `dataclasses.FrozenInstanceError`; `replace`,
+    `prepend` and `append` return new policies). Round-trips through plain dicts
+    (`to_dict`/`from_dict`), JSON (`to_json`/`from_json`) and `ml_collections.ConfigDict`
+    (`to_config`/`from_config`).
+
+    Args:
+      rules: `Rule`s or rule documents (dicts, see `Rule.from_dict`), tried in order: the
+        first that matches a parameter wins.
+      fallback: for parameters no rule covers: "keep" the module's own initializer, or
+        "strict": fail, listing them all.
+      unused: for a required (not `optional`) rule that matches nothing: "warn" with an
+        `UnusedRuleWarning`, "error" or "ignore".
+      variables: the values "cfg:NAME" hyperparameters are bound to.
+      name: a label for messages.
+      partition_rules: `[(regex, PartitionSpec or list of mesh axis names), ...]`, how
+        `jaxinit.init(..., mesh=...)` shards the parameters (see `jaxinit._src.sharding`).
+      explicit_init: "override": every rule replaces initializers the model code passed
+        explicitly (`kernel_init=zeros`); "keep": rules that do not say otherwise leave them
+        standing; None: each rule as it says.
+
+    Raises:
+      PolicyError, UnknownNameError: for an invalid rule, choice or variable, naming it.
+
+    >>> p = Policy([Rule(r"params/.*/bias", "zeros")], fallback="keep", name="biases")
+    >>> p
+    Policy(name='biases', rules=1, fallback='keep', variables={})
+    >>> p.to_dict()["rules"][0]
+    {'pattern': 'params/.*/bias', 'scheme': 'zeros', 'hyperparameters': {}}
+    >>> p.fallback = "strict"  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    dataclasses.FrozenInstanceError: Policy is immutable: cannot set 'fallback'; use ...
+    >>> p.replace(fallback="strict").fallback, p.fallback
+    ('strict', 'keep')
     """
+
+    rules: tuple[Rule, ...]
+    fallback: str
+    unused: str
+    variables: Mapping[str, Any]
+    name: str | None
+    partition_rules: tuple[tuple[str, Any], ...]
+    explicit_init: str | None
 
     def __init__(
         self,
@@ -535,10 +224,9 @@ class Policy:
         partition_rules: Sequence[tuple[str, Any]] = (),
         explicit_init: str | None = None,
     ):
-        rules = list(rules)
-        self.rules: tuple[Rule, ...] = tuple(
+        rules = tuple(
             r if isinstance(r, Rule) else Rule.from_dict(r, where=f"rule #{i}")
-            for i, r in enumerate(rules)
+            for i, r in enumerate(list(rules))
         )
         if fallback not in FALLBACKS:
             raise unknown("fallback", fallback, FALLBACKS, where="Policy")
@@ -546,43 +234,71 @@ class Policy:
             raise unknown("unused", unused, UNUSED, where="Policy")
         if explicit_init is not None and explicit_init not in EXPLICIT_INIT:
             raise unknown("explicit_init", explicit_init, EXPLICIT_INIT, where="Policy")
-        # "override": every rule replaces initializers the model code passed explicitly
-        # (`kernel_init=zeros`); "keep": rules that do not say otherwise leave them standing.
-        self.explicit_init = explicit_init
-        self.fallback = fallback
-        self.unused = unused
         if variables is not None and not isinstance(variables, Mapping):
-            # Fix: a non-mapping raised a bare TypeError from dict().
             raise PolicyError(f"Policy: variables must be a mapping, got {variables!r}.")
-        self.variables = dict(variables or {})
-        self.name = name
-        from jaxinit._src.sharding import compile_rules  # validates regexes and specs
-
-        compile_rules(partition_rules)
-        self.partition_rules = tuple(
+        variables = FrozenDict(variables or {})
+        compile_rules(partition_rules)  # validates the regexes and specs
+        partition_rules = tuple(
             (p, tuple(tuple(a) if isinstance(a, list) else a for a in spec) if spec else ())
             for p, spec in partition_rules
         )
-        for i, r in enumerate(self.rules):
+        for i, r in enumerate(rules):
             for k, v in r.hyperparameters.items():
-                if isinstance(v, str) and v.startswith("cfg:") and v[4:] not in self.variables:
+                if isinstance(v, str) and v.startswith("cfg:") and v[4:] not in variables:
                     raise PolicyError(
                         f"{r.label} (#{i}): hyperparameter {k}={v!r} names the policy variable "
-                        f"{v[4:]!r}, which is not set.{did_you_mean(v[4:], self.variables)} "
-                        f"Set variables: {', '.join(sorted(self.variables)) or '(none)'}."
+                        f"{v[4:]!r}, which is not set.{did_you_mean(v[4:], variables)} "
+                        f"Set variables: {', '.join(sorted(variables)) or '(none)'}."
                     )
+        for field, value in (
+            ("rules", rules),
+            ("fallback", fallback),
+            ("unused", unused),
+            ("variables", variables),
+            ("name", name),
+            ("partition_rules", partition_rules),
+            ("explicit_init", explicit_init),
+        ):
+            object.__setattr__(self, field, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(
+            f"Policy is immutable: cannot set {name!r}; use policy.replace({name}=...) for a "
+            "changed copy."
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(
+            f"Policy is immutable: cannot delete {name!r}; use policy.replace(...) for a "
+            "changed copy."
+        )
 
     def __repr__(self) -> str:
         return (
             f"Policy(name={self.name!r}, rules={len(self.rules)}, fallback={self.fallback!r}, "
-            f"variables={self.variables!r}"
+            f"variables={dict(self.variables)!r}"
             + (f", explicit_init={self.explicit_init!r})" if self.explicit_init else ")")
         )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and self.to_dict() == other.to_dict()
 
-    def replace(self, **kw) -> "Policy":
+    __hash__ = None  # equal policies are equal documents; a document is not hashable
+
+    def replace(self, **kw: Any) -> "Policy":
+        """A copy of the policy with some constructor arguments changed.
+
+        Args:
+          **kw: any of `Policy`'s arguments (`rules`, `fallback`, `unused`, `variables`,
+            `name`, `partition_rules`, `explicit_init`).
+
+        Returns:
+          A new, validated Policy; this one is unchanged.
+
+        >>> p = Policy([Rule(".*", "zeros")], unused="ignore")
+        >>> p.replace(name="all zeros", fallback="strict")
+        Policy(name='all zeros', rules=1, fallback='strict', variables={})
+        """
         d = dict(
             rules=self.rules,
             fallback=self.fallback,
@@ -592,16 +308,47 @@ class Policy:
             partition_rules=self.partition_rules,
             explicit_init=self.explicit_init,
         )
+        unknown_kw = [k for k in kw if k not in d]
+        if unknown_kw:
+            raise unknown("Policy argument", unknown_kw[0], d, where="Policy.replace")
         d.update(kw)
         return Policy(d.pop("rules"), **d)
 
     def prepend(self, *rules: Rule | Mapping[str, Any]) -> "Policy":
-        """A policy with `rules` tried before this one's (user overrides on a preset)."""
+        """A policy with `rules` tried before this one's (user overrides on a preset).
+
+        Args:
+          *rules: `Rule`s or rule documents.
+
+        Returns:
+          A new Policy; this one is unchanged.
+
+        >>> p = Policy([Rule(".*", "zeros")]).prepend(Rule(".*kernel", "ones"))
+        >>> [r.scheme for r in p.rules]
+        ['ones', 'zeros']
+        """
         return self.replace(rules=tuple(rules) + self.rules)
 
-    # -- serialisation ------------------------------------------------------------------------
+    def append(self, *rules: Rule | Mapping[str, Any]) -> "Policy":
+        """A policy with `rules` tried after this one's (defaults for what it leaves open).
+
+        Args:
+          *rules: `Rule`s or rule documents.
+
+        Returns:
+          A new Policy; this one is unchanged.
+        """
+        return self.replace(rules=self.rules + tuple(rules))
+
+    # -- documents ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """The policy as a document of plain values (JSON- and YAML-safe).
+
+        Returns:
+          A dict with the fields of `POLICY_FIELDS` (`explicit_init` only when set), the rules
+          as `Rule.to_dict` documents; `Policy.from_dict` reads it back.
+        """
         extra = {"explicit_init": self.explicit_init} if self.explicit_init else {}
         return {
             **extra,
@@ -617,35 +364,193 @@ class Policy:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Policy":
-        from jaxinit._src.config import policy_from_dict  # validated schema
+    def from_dict(cls, d: Any, where: str = "policy") -> "Policy":
+        """A policy from a document, validated field by field (the one schema check).
 
-        return policy_from_dict(d)
+        Args:
+          d: the policy as a mapping (a `to_dict` result, parsed JSON or YAML, a ConfigDict).
+          where: how messages name the document ("policy JSON", a file name).
 
-    def to_json(self, **kw) -> str:
+        Returns:
+          The Policy.
+
+        Raises:
+          ConfigError: naming `where` and the field ("policy.rules[1].rank: must be an
+            integer or null, got '2'."), with a did-you-mean for misspelt fields and choices.
+
+        >>> p = Policy.from_dict({"rules": [{"pattern": ".*bias", "scheme": "zeros"}]})
+        >>> p.rules[0].scheme, p.fallback
+        ('zeros', 'keep')
+        >>> Policy.from_dict({"fallbak": "keep"}, where="p")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+          ...
+        jaxinit._src.errors.ConfigError: p: unknown field 'fallbak'. Did you mean 'fallback'?...
+        """
+        d = _plain(d)
+        if not isinstance(d, dict):
+            raise ConfigError(f"{where}: a policy must be a mapping, got {type(d).__name__}.")
+        for k in d:
+            if k not in POLICY_FIELDS:
+                raise ConfigError(
+                    f"{where}: unknown field {k!r}.{did_you_mean(k, POLICY_FIELDS)} "
+                    f"Valid fields: {', '.join(POLICY_FIELDS)}."
+                )
+        rules = d.get("rules", [])
+        if not isinstance(rules, list):
+            raise ConfigError(
+                f"{where}.rules: must be a list of rules, got {type(rules).__name__}."
+            )
+        for field, kind in (
+            ("fallback", FALLBACKS),
+            ("unused", UNUSED),
+            ("explicit_init", EXPLICIT_INIT),
+        ):
+            if field == "explicit_init" and d.get(field) in (None, ""):
+                d.pop(field, None)  # not set (a ConfigDict holds "" for None)
+            if field in d and d[field] not in kind:
+                raise ConfigError(
+                    f"{where}.{field}: {d[field]!r} is not valid."
+                    f"{did_you_mean(str(d[field]), kind)} Valid: {', '.join(kind)}."
+                )
+        if "variables" in d and not isinstance(d["variables"], dict):
+            raise ConfigError(f"{where}.variables: must be a mapping, got {d['variables']!r}.")
+        if "name" in d and d["name"] is not None and not isinstance(d["name"], str):
+            raise ConfigError(f"{where}.name: must be a string, got {d['name']!r}.")
+        prules = d.get("partition_rules", [])
+        if not isinstance(prules, list) or any(
+            not isinstance(pr, (list, tuple))
+            or len(pr) != 2
+            or not isinstance(pr[0], str)
+            or not isinstance(pr[1], (list, tuple, type(None)))
+            for pr in prules
+        ):
+            raise ConfigError(
+                f"{where}.partition_rules: must be a list of [regex, [mesh axis names or null, "
+                f"...]] pairs, got {prules!r}."
+            )
+        parsed = []
+        for i, r in enumerate(rules):
+            rw = f"{where}.rules[{i}]"
+            try:
+                parsed.append(Rule.from_dict(r, where=rw))
+            except JaxinitError as e:
+                # Schema messages already start with `rw`: do not repeat it.
+                msg = str(e)
+                raise ConfigError(
+                    msg if msg.startswith((rw + ":", rw + ".")) else f"{rw}: {msg}"
+                ) from None
+        try:
+            return cls(
+                parsed,
+                fallback=d.get("fallback", "keep"),
+                unused=d.get("unused", "warn"),
+                variables=d.get("variables") or {},
+                name=d.get("name"),
+                partition_rules=[(pr[0], pr[1]) for pr in prules],
+                explicit_init=d.get("explicit_init"),
+            )
+        except JaxinitError as e:
+            raise ConfigError(f"{where}: {e}") from None
+
+    def to_json(self, **kw: Any) -> str:
+        """The policy as a JSON document.
+
+        Args:
+          **kw: passed to `json.dumps` (default `indent=2`).
+
+        Returns:
+          The JSON text of `to_dict()`.
+        """
         return json.dumps(self.to_dict(), **{"indent": 2, **kw})
 
     @classmethod
-    def from_json(cls, text: str) -> "Policy":
-        from jaxinit._src.config import policy_from_json
+    def from_json(cls, text: str, where: str = "policy JSON") -> "Policy":
+        """A policy from a JSON document (no code runs), validated as `from_dict` does.
 
-        return policy_from_json(text)
+        Args:
+          text: the JSON text.
+          where: how messages name the document.
 
-    def to_config(self):
-        from jaxinit._src.config import policy_to_config
+        Returns:
+          The Policy.
 
-        return policy_to_config(self)
+        Raises:
+          ConfigError: for text that is not JSON, or a document that does not fit the schema.
+
+        >>> Policy.from_json('{"rules": [{"pattern": ".*", "scheme": "zeros"}]}').rules[0].scheme
+        'zeros'
+        """
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{where}: not valid JSON: {e}.") from None
+        return cls.from_dict(d, where=where)
+
+    def to_config(self) -> ml_collections.ConfigDict:
+        """The policy as a ConfigDict: overridable from the command line, printable.
+
+        Returns:
+          A ConfigDict with the fields of `to_dict` (rules as a list of ConfigDicts; None
+          name and explicit_init as "").
+        """
+        d = self.to_dict()
+        cfg = ml_collections.ConfigDict()
+        cfg.name = d["name"] or ""
+        cfg.fallback = d["fallback"]
+        cfg.unused = d["unused"]
+        cfg.variables = ml_collections.ConfigDict(d["variables"])
+        cfg.rules = [ml_collections.ConfigDict(r) for r in d["rules"]]
+        cfg.partition_rules = d["partition_rules"]
+        cfg.explicit_init = d.get("explicit_init") or ""
+        return cfg
 
     @classmethod
-    def from_config(cls, cfg) -> "Policy":
-        from jaxinit._src.config import policy_from_config
+    def from_config(cls, cfg: Any, where: str = "config") -> "Policy":
+        """A policy from a ConfigDict: the policy itself or a config with a `policy` field.
 
-        return policy_from_config(cfg)
+        Args:
+          cfg: a ConfigDict (or FrozenConfigDict, or mapping) as `to_config` writes it, or a
+            config whose `policy` field is one.
+          where: how messages name the config.
+
+        Returns:
+          The Policy, validated as `from_dict` does.
+        """
+        d = _plain(cfg)
+        if isinstance(d, dict) and "policy" in d and "rules" not in d:
+            d = d["policy"]
+            where = f"{where}.policy"
+        if isinstance(d, dict) and d.get("name") == "":
+            d["name"] = None
+        return cls.from_dict(d, where=where)
 
     # -- matching -----------------------------------------------------------------------------
 
     def resolve(self, specs: Sequence[ParamSpec]) -> Resolution:
-        """Matches every parameter to its rule and binds context. Samples nothing."""
+        """Matches every parameter to its rule and binds context. Samples nothing.
+
+        Every distinct (scheme, hyperparameters, shape, dtype) is built and traced abstractly
+        once, so a rule that cannot draw its parameter fails here, naming both.
+
+        Args:
+          specs: the model's parameters (from an adapter: Linen, NNX or a pytree).
+
+        Returns:
+          A `Resolution`: one `Decision` per spec, in order, and the rules that matched
+          nothing.
+
+        Raises:
+          PolicyError: for a strict policy with uncovered parameters (all listed), a required
+            rule that matches nothing with `unused="error"`, a context value that cannot be
+            bound, or a group that cannot be laid out; ShapeError for members that cannot be
+            fused; scheme errors prefixed with the parameter path and the rule.
+
+        >>> specs = [ParamSpec("Dense_0/kernel", (4, 8), "float32"),
+        ...          ParamSpec("Dense_0/bias", (8,), "float32")]
+        >>> p = Policy([Rule(".*/bias", "torch_bias", {"fan_in": "ctx:kernel_fan_in"})])
+        >>> [(d.spec.name, d.scheme, dict(d.hyperparameters)) for d in p.resolve(specs).decisions]
+        [('kernel', None, {}), ('bias', 'torch_bias', {'fan_in': 4.0})]
+        """
         specs = list(specs)
         by_path = {s.path: s for s in specs}
         used = [False] * len(self.rules)
@@ -809,7 +714,7 @@ class Policy:
         return out
 
     def _bind(self, v, k, spec: ParamSpec, rule: Rule, i: int, shape, by_path):
-        if not _is_ctx(v):
+        if not is_ctx(v):
             return v
         where = f"parameter {spec.path!r}, {rule.label} (#{i}), hyperparameter {k}={v!r}"
         name = v[4:]
@@ -881,25 +786,3 @@ def _fans(shape, where) -> tuple[float, float]:
         return fans_lib.compute_fans(shape, scheme="context")
     except ShapeError as e:
         raise PolicyError(f"{where}: cannot be resolved: {e}") from None
-
-
-def stats_of(d: Decision):
-    """Theoretical (mean, std, low, high) and the fans the scheme uses, or None where unknown."""
-    if not d.covered:
-        return None, None
-    init = d.initializer()
-    st = init.stats(d.sample_shape) if hasattr(init, "stats") else None
-    hp = d.hyperparameters
-    axes = {k: hp[k] for k in ("in_axis", "out_axis", "batch_axis") if hp.get(k) is not None}
-    try:
-        if hasattr(init, "fans"):  # a scheme with its own fan rule (Keras depthwise)
-            fans = tuple(float(f) for f in init.fans(tuple(d.sample_shape)))
-        else:
-            fans = fans_lib.compute_fans(d.sample_shape, scheme="explain", **axes)
-    except ShapeError:
-        fans = None
-    if isinstance(hp.get("fan_in"), (int, float)) or isinstance(hp.get("fan_out"), (int, float)):
-        fi = hp.get("fan_in") if hp.get("fan_in") is not None else (fans[0] if fans else None)
-        fo = hp.get("fan_out") if hp.get("fan_out") is not None else (fans[1] if fans else None)
-        fans = (fi, fo)
-    return st, fans

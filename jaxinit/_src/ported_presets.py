@@ -16,12 +16,15 @@ with `self.param` (cls tokens, position embeddings) are matched by path alone. A
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 
 from jaxinit._src import ported_schemes as _ported_schemes  # noqa: F401  (registers schemes)
 from jaxinit._src.errors import HyperparameterError, did_you_mean
-from jaxinit._src.policy import Policy, Rule
-from jaxinit._src.presets import ANY, CONV, DENSE, EMBED, NORMS, R
+from jaxinit._src.policy import Policy
+from jaxinit._src.preset_rules import ANY, CONV, DENSE, EMBED, NORMS, R
+from jaxinit._src.rules import Rule
 
 BATCHNORM_STATS = [
     R(r"batch_stats/" + ANY + r"mean", "zeros", "BatchNorm", name="batchnorm mean"),
@@ -371,9 +374,6 @@ def from_arg(name: str, arg: str | None) -> Policy:
     """The preset `name` built from a config-file argument `"k=v,k=v"` (values read as Python
     literals, `None` included; a bare word stays a string): `configs/hf_t5.py:d_model=64,...`.
     """
-    import ast
-    import inspect
-
     builder = PORTED[name]
     params = [p for p in inspect.signature(builder).parameters]
     kw = {}

@@ -12,34 +12,23 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from jaxinit._src.errors import unknown
-from jaxinit._src.policy import Policy, Rule
-
-# Module-type regexes over class names (Linen and NNX share most). Preset rules match only
-# Flax's own classes (flax.linen / flax.nnx, and their subclasses): `R` prefixes "flax:", so
-# a user class that is merely called RMSNorm or Dense (big_vision's RMSNorm computes
-# x * (1 + scale) with a zeros scale) is left to its module.
-DENSE = r"Dense|DenseGeneral|Linear|LinearGeneral|Einsum"
-CONV = r"Conv|ConvLocal"
-CONV_T = r"ConvTranspose"
-EMBED = r"Embed"
-LSTM = r"LSTMCell|OptimizedLSTMCell"
-GRU = r"GRUCell"
-SIMPLE = r"SimpleCell"
-CELLS = r"LSTMCell|OptimizedLSTMCell|GRUCell|SimpleCell|MGUCell|ConvLSTMCell"
-MHA = r"MultiHeadDotProductAttention|MultiHeadAttention|SelfAttention"
-NORMS = r"LayerNorm|RMSNorm|GroupNorm|BatchNorm|InstanceNorm"
-
-ANY = r"(?:.*/)?"  # any prefix (collection and module path), possibly empty
-
-
-def R(pattern: str, scheme: str, module: str | None = None, **kw: Any) -> Rule:
-    """A preset rule: optional, `module` (class names) means Flax's own classes, and an
-    initializer the model code passed explicitly stands (`explicit_init="keep"`)."""
-    hp = kw.pop("hp", {})
-    if module is not None and not module.startswith("flax"):
-        module = "flax:" + module
-    kw.setdefault("explicit_init", "keep")
-    return Rule(pattern, scheme, hp, module=module, optional=True, **kw)
+from jaxinit._src.policy import Policy
+from jaxinit._src.ported_presets import PORTED
+from jaxinit._src.preset_rules import (
+    ANY,
+    CELLS,
+    CONV,
+    CONV_T,
+    DENSE,
+    EMBED,
+    GRU,
+    LSTM,
+    MHA,
+    NORMS,
+    SIMPLE,
+    R,
+)
+from jaxinit._src.rules import Rule
 
 
 def _fused(
@@ -399,15 +388,29 @@ PRESETS: dict[str, Callable[..., Policy]] = {
     "flax_default": flax_default,
     "haiku_like": haiku_like,
 }
-
 # The ported-model presets (Hugging Face, timm, torchvision): jaxinit/_src/ported_presets.py.
-from jaxinit._src.ported_presets import PORTED  # noqa: E402  (it imports R, ANY, ... above)
-
 PRESETS.update(PORTED)
 
 
 def get(name: str, **options: Any) -> Policy:
-    """The preset `name` (with its options, e.g. `tf_like`'s `attention_fans`)."""
+    """The preset `name`, built with its options.
+
+    Args:
+      name: one of `names()` ("torch_like", "hf_gpt2", ...).
+      **options: the preset's own options, e.g. `tf_like`'s `attention_fans` or `hf_gpt2`'s
+        `n_layer`.
+
+    Returns:
+      A new Policy.
+
+    Raises:
+      UnknownNameError: for an unknown name, with a did-you-mean and the valid names.
+
+    >>> get("tf_like", attention_fans="rank3").name
+    'tf_like'
+    >>> get("hf_gpt2", n_layer=2).variables["n_layer"]
+    2
+    """
     if name not in PRESETS:
         raise unknown(
             "preset or policy file",
@@ -419,4 +422,12 @@ def get(name: str, **options: Any) -> Policy:
 
 
 def names() -> list[str]:
+    """The names of the shipped presets, in `get`'s order.
+
+    Returns:
+      The five framework presets, then the ported-model ones.
+
+    >>> names()[:3]
+    ['torch_like', 'tf_like', 'tf1_like']
+    """
     return list(PRESETS)

@@ -6,7 +6,7 @@ import jax
 
 from jaxinit._src.errors import ShapeError
 from jaxinit._src.paths import is_key_array, keystr
-from jaxinit._src.policy import ParamSpec
+from jaxinit._src.specs import ParamSpec
 
 
 def walk(tree):

@@ -9,7 +9,41 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxinit._src.policy import Resolution, stats_of
+from jaxinit._src import fans as fans_lib
+from jaxinit._src.errors import ShapeError
+from jaxinit._src.policy import Decision, Resolution
+
+
+def stats_of(d: Decision):
+    """The theoretical statistics of one decision and the fans its scheme uses.
+
+    Args:
+      d: a decision of a `Resolution`.
+
+    Returns:
+      (stats, fans): the scheme's `Stats` (mean, std, low, high) for the sample shape, or
+      None where the scheme does not say; (fan_in, fan_out) as the scheme sees them (explicit
+      `fan_in`/`fan_out` hyperparameters win), or None where they cannot be computed. Both
+      are None for a parameter no rule covers.
+    """
+    if not d.covered:
+        return None, None
+    init = d.initializer()
+    st = init.stats(d.sample_shape) if hasattr(init, "stats") else None
+    hp = d.hyperparameters
+    axes = {k: hp[k] for k in ("in_axis", "out_axis", "batch_axis") if hp.get(k) is not None}
+    try:
+        if hasattr(init, "fans"):  # a scheme with its own fan rule (Keras depthwise)
+            fans = tuple(float(f) for f in init.fans(tuple(d.sample_shape)))
+        else:
+            fans = fans_lib.compute_fans(d.sample_shape, scheme="explain", **axes)
+    except ShapeError:
+        fans = None
+    if isinstance(hp.get("fan_in"), (int, float)) or isinstance(hp.get("fan_out"), (int, float)):
+        fi = hp.get("fan_in") if hp.get("fan_in") is not None else (fans[0] if fans else None)
+        fo = hp.get("fan_out") if hp.get("fan_out") is not None else (fans[1] if fans else None)
+        fans = (fi, fo)
+    return st, fans
 
 
 @dataclasses.dataclass(frozen=True)
