@@ -4,8 +4,11 @@ These tests build `ParamSpec`s by hand (what the Linen/NNX/pytree adapters produ
 `Policy.resolve`, so nothing is sampled; the adapters are tested on real models elsewhere.
 """
 
+import copy
+import dataclasses
 import json
 import math
+import pickle
 import warnings
 
 import jax.numpy as jnp
@@ -324,6 +327,42 @@ def test_prepend_overrides_a_preset():
     assert d["params/Dense_0/kernel"].scheme == "torch_kernel"
     assert resolve(base)["params/proj/kernel"].scheme == "torch_kernel"
     assert len(base.rules) == len(p.rules) - 1  # the preset is not mutated
+
+
+def test_policy_and_rule_are_immutable():
+    p = Policy([Rule(r".*", "normal_", {"std": "cfg:std"})], variables={"std": 0.02})
+    before = p.to_dict()
+    for name, value in (("rules", ()), ("fallback", "strict"), ("name", "x"), ("new", 1)):
+        with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot set '{name}'"):
+            setattr(p, name, value)
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete 'rules'"):
+        del p.rules
+    with pytest.raises(TypeError, match="immutable"):
+        p.variables["std"] = 1.0
+    with pytest.raises(TypeError, match="immutable"):
+        p.variables.update(std=1.0)
+    r = p.rules[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.scheme = "zeros"
+    with pytest.raises(TypeError, match="immutable"):
+        r.hyperparameters["std"] = 1.0
+    with pytest.raises(TypeError, match="immutable"):
+        Rule(r".*", "zeros", module_attrs={"use_bias": True}).module_attrs.pop("use_bias")
+    assert p.to_dict() == before and p.variables == {"std": 0.02}
+    # Frozen mappings still copy, pickle and serialise as plain dicts.
+    assert copy.deepcopy(p) == p and pickle.loads(pickle.dumps(p)) == p
+    assert json.loads(p.to_json())["variables"] == {"std": 0.02}
+    assert type(p.to_dict()["rules"][0]["hyperparameters"]) is dict
+
+
+def test_replace_prepend_append_return_new_policies():
+    p = Policy([Rule(r".*bias", "zeros")], name="base")
+    q = p.append(Rule(r".*", "ones")).prepend(Rule(r".*kernel", "normal_"))
+    assert [r.scheme for r in q.rules] == ["normal_", "zeros", "ones"] and q.name == "base"
+    assert [r.scheme for r in p.rules] == ["zeros"]
+    assert p.replace(fallback="strict").fallback == "strict" and p.fallback == "keep"
+    with pytest.raises(jaxinit.UnknownNameError, match=r"unknown Policy argument 'fallbak'"):
+        p.replace(fallbak="strict")
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def walk(tree):
         path = "/".join(keystr(k) for k in kp)
         paths.append(path)
         if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
-            # Fix: a non-array leaf (a Python float) raised a bare AttributeError.
+            # A non-array leaf (a Python float, a string) is named, with what to do about it.
             raise ShapeError(
                 f"pytree leaf {path!r} is a {type(leaf).__name__} ({leaf!r}), not an array; "
                 "jaxinit.apply needs leaves with .shape and .dtype (jax or numpy arrays, "
