@@ -38,7 +38,21 @@ class ConfigError(JaxinitError):
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Returns " Did you mean 'x'?" for a close match among `choices`, else ""."""
+    """The did-you-mean tail of an error message.
+
+    Args:
+      name: the misspelt name.
+      choices: the valid names.
+
+    Returns:
+      " Did you mean 'x'?" (up to three close matches, by `difflib.get_close_matches`), or ""
+      when nothing is close.
+
+    >>> did_you_mean("glorot_unifrom", ["glorot_uniform", "he_normal"])
+    " Did you mean 'glorot_uniform'?"
+    >>> did_you_mean("xyz", ["glorot_uniform"])
+    ''
+    """
     close = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.6)
     if not close:
         return ""
@@ -54,7 +68,18 @@ def unknown(
 ) -> UnknownNameError:
     """Builds the error for an unknown choice, with the valid choices and a did-you-mean.
 
-    `suggest_from` (default: `choices`) is where the did-you-mean looks, e.g. aliases too.
+    Args:
+      what: what kind of name it is ("scheme", "fallback").
+      name: the unknown name.
+      choices: the valid names (listed sorted in the message).
+      where: a prefix naming where the name was given ("Policy", a rule's label).
+      suggest_from: where the did-you-mean looks (default: `choices`), e.g. aliases too.
+
+    Returns:
+      The UnknownNameError (to raise).
+
+    >>> print(unknown("fallback", "strcit", ("keep", "strict"), where="Policy"))
+    Policy: unknown fallback 'strcit'. Did you mean 'strict'? Valid choices: keep, strict.
     """
     choices = sorted(set(choices))
     pool = choices if suggest_from is None else list(suggest_from)

@@ -48,6 +48,22 @@ def stats_of(d: Decision):
 
 @dataclasses.dataclass(frozen=True)
 class ExplainRow:
+    """One parameter of an explain table: where it is, which rule covers it and what it draws.
+
+    Args:
+      path, module, shape, dtype: the parameter and its owner's class name.
+      rule: "#i name-or-pattern", or why no rule applies ("(module default)", "(explicit
+        kernel_init kept; ...)").
+      scheme: the canonical scheme name, or "(module default)".
+      hyperparameters: the bound hyperparameters.
+      fan_in, fan_out: the fans the scheme uses (None where unknown).
+      std, bound: the theoretical std and max |w| of the support (inf for normals), None
+        where unknown.
+      group: the fused group it is drawn in.
+      stack_axes: axes stacked by nn.scan/nn.vmap (one draw per slice).
+      explicit: the model's own initializer attribute that was kept ("kernel_init").
+    """
+
     path: str
     module: str
     shape: tuple[int, ...]
@@ -66,6 +82,11 @@ class ExplainRow:
     explicit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-safe values (non-finite numbers as strings).
+
+        Returns:
+          A dict with the row's fields.
+        """
         d = dataclasses.asdict(self)
         d["shape"] = list(self.shape)
         d["stack_axes"] = list(self.stack_axes)
@@ -85,6 +106,14 @@ def _jsonable(v):
 
 
 def explain_rows(res: Resolution) -> list[ExplainRow]:
+    """The explain table of a resolution.
+
+    Args:
+      res: the result of `Policy.resolve`.
+
+    Returns:
+      One `ExplainRow` per decision, in order.
+    """
     rows = []
     for d in res.decisions:
         s = d.spec
@@ -162,7 +191,20 @@ def _hp(hp: dict) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """An aligned plain-text table."""
+    """An aligned plain-text table.
+
+    Args:
+      headers: the column names.
+      rows: the cells, as strings.
+
+    Returns:
+      The table: a header line, a rule and one line per row, columns padded to align.
+
+    >>> print(table(["path", "init"], [["w", "ones"]]))
+    path  init
+    ----  ----
+    w     ones
+    """
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
@@ -175,6 +217,16 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 @dataclasses.dataclass
 class Explanation:
+    """Every decision of a policy for a model, before anything is sampled (`jaxinit.explain`).
+
+    `print(explanation)` shows the table; `to_dict`/`to_json` export it.
+
+    Args:
+      policy: the policy's name.
+      rows: one `ExplainRow` per parameter.
+      unused_rules: the labels of the rules that matched nothing.
+    """
+
     policy: str | None
     rows: list[ExplainRow]
     unused_rules: list[str]
@@ -226,6 +278,11 @@ class Explanation:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The explanation as JSON-safe values.
+
+        Returns:
+          {"policy", "rows" (`ExplainRow.to_dict`), "unused_rules"}.
+        """
         return {
             "policy": self.policy,
             "rows": [r.to_dict() for r in self.rows],
@@ -233,17 +290,29 @@ class Explanation:
         }
 
     def to_json(self, **kw) -> str:
+        """`to_dict()` as JSON text (`**kw` go to `json.dumps`; default `indent=2`)."""
         return json.dumps(self.to_dict(), **{"indent": 2, **kw})
 
 
 @dataclasses.dataclass(frozen=True)
 class DiffRow:
+    """One parameter that two policies draw differently: its rows under each."""
+
     path: str
     a: ExplainRow
     b: ExplainRow
 
 
 def diff_rows(rows_a: list[ExplainRow], rows_b: list[ExplainRow]) -> list[DiffRow]:
+    """The parameters whose scheme, hyperparameters, std or bound differ between two tables.
+
+    Args:
+      rows_a: the explain rows under the first policy.
+      rows_b: the explain rows under the second.
+
+    Returns:
+      One `DiffRow` per differing path present in both, in `rows_a`'s order.
+    """
     b_by = {r.path: r for r in rows_b}
     out = []
     for ra in rows_a:
@@ -263,6 +332,16 @@ def diff_rows(rows_a: list[ExplainRow], rows_b: list[ExplainRow]) -> list[DiffRo
 
 @dataclasses.dataclass
 class PolicyDiff:
+    """Where two policies initialize a model differently (`jaxinit.diff`).
+
+    `print(diff)` shows the table; `to_dict`/`to_json` export it.
+
+    Args:
+      policy_a: the first policy's name.
+      policy_b: the second policy's name.
+      rows: the parameters they draw differently.
+    """
+
     policy_a: str | None
     policy_b: str | None
     rows: list[DiffRow]
@@ -288,6 +367,11 @@ class PolicyDiff:
         return f"{len(body)} parameter(s) differ between {a} and {b}\n" + table(headers, body)
 
     def to_dict(self) -> dict[str, Any]:
+        """The diff as JSON-safe values.
+
+        Returns:
+          {"policy_a", "policy_b", "rows": [{"path", "a", "b"}]}.
+        """
         return {
             "policy_a": self.policy_a,
             "policy_b": self.policy_b,
@@ -295,4 +379,5 @@ class PolicyDiff:
         }
 
     def to_json(self, **kw) -> str:
+        """`to_dict()` as JSON text (`**kw` go to `json.dumps`; default `indent=2`)."""
         return json.dumps(self.to_dict(), **{"indent": 2, **kw})
