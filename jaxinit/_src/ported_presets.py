@@ -113,7 +113,20 @@ def hf_bert(
     every Linear (query/key/value/dense, pooler) N(0, range) with zero bias; the embeddings
     (`word_embeddings`, `position_embeddings`, `token_type_embeddings`) N(0, range), the
     `pad_token_id` row of `padded` zeroed (0 for BERT, 1 for RoBERTa, None: no zero row);
-    LayerNorm ones/zeros; the MLM head's own bias (`lm_bias`, a `self.param`) zero."""
+    LayerNorm ones/zeros; the MLM head's own bias (`lm_bias`, a `self.param`) zero.
+
+    Args:
+      initializer_range: `BertConfig.initializer_range`, the std of every normal.
+      pad_token_id: the embedding row of `padded` that is zeroed (None: none).
+      padded: the regex of the embedding whose padding row is zeroed.
+      lm_bias: the regex of the MLM head's own bias.
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional; the options in `variables`).
+
+    Raises:
+      HyperparameterError: for an option out of range, naming it.
+    """
     _positive("hf_bert", initializer_range=initializer_range)
     _pad("hf_bert", pad_token_id)
     rules = [
@@ -139,7 +152,22 @@ def hf_gpt2(
     the residual projections (`residual`: `attn.c_proj` and `mlp.c_proj`) N(0, range /
     sqrt(2 n_layer)); `wte`/`wpe` N(0, range); LayerNorms (`ln_1`, `ln_2`, `ln_f`) ones/zeros.
     The head is tied to `wte` (a port calls `wte.attend`). `n_layer` defaults to
-    `GPT2Config()`'s 12: pass the model's."""
+    `GPT2Config()`'s 12: pass the model's.
+
+    Args:
+      n_layer: the model's number of blocks (the residual projections' std divides by
+        sqrt(2 n_layer)).
+      initializer_range: `GPT2Config.initializer_range`.
+      residual: the regex of the residual projections.
+      pad_token_id: the embedding row of `padded` that is zeroed (None: none).
+      padded: the regex of the embedding whose padding row is zeroed.
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional; the options in `variables`).
+
+    Raises:
+      HyperparameterError: for an option out of range, naming it.
+    """
     _count("hf_gpt2", n_layer=n_layer)
     _positive("hf_gpt2", initializer_range=initializer_range)
     _pad("hf_gpt2", pad_token_id)
@@ -170,7 +198,19 @@ def hf_llama(
     gate/up/down projections and an untied `lm_head` N(0, range) (biases, with
     `attention_bias`/`mlp_bias`, zero); `embed_tokens` N(0, range) with the `pad_token_id`
     row zeroed (LlamaConfig's default is None: no zero row); RMSNorms (`input_layernorm`,
-    `post_attention_layernorm`, `norm`) ones."""
+    `post_attention_layernorm`, `norm`) ones.
+
+    Args:
+      initializer_range: `LlamaConfig.initializer_range`.
+      pad_token_id: the embedding row of `padded` that is zeroed (None: none).
+      padded: the regex of the embedding whose padding row is zeroed.
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional; the options in `variables`).
+
+    Raises:
+      HyperparameterError: for an option out of range, naming it.
+    """
     _positive("hf_llama", initializer_range=initializer_range)
     _pad("hf_llama", pad_token_id)
     return _ported(
@@ -201,7 +241,20 @@ def hf_t5(
     scale = factor (not 1). T5's Linears have no bias. The sizes cannot all be read from the
     shapes (q's kernel is (d_model, heads d_kv), the bias table (buckets, heads)): pass the
     model's; the defaults are `T5Config()`'s (t5-small). In transformers 5 `lm_head` is tied
-    to `shared`."""
+    to `shared`.
+
+    Args:
+      d_model, d_kv, num_heads, d_ff: the model's sizes (`T5Config`'s fields).
+      factor: `T5Config.initializer_factor`.
+      q, kv, o, wi, wo: the regexes of the attention and feed-forward projections.
+      relative_bias: the regex of the relative attention bias table.
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional; the options in `variables`).
+
+    Raises:
+      HyperparameterError: for an option out of range, naming it.
+    """
     _count("hf_t5", d_model=d_model, d_kv=d_kv, num_heads=num_heads, d_ff=d_ff)
     _positive("hf_t5", factor=factor)
     f = float(factor)
@@ -247,7 +300,19 @@ def hf_vit(
     patch Conv N(0, range) (a plain normal; 4.x used a truncated normal with absolute bounds
     +-2, the same distribution at these stds) with zero bias; `cls_token` and
     `position_embeddings` (`self.param`s, `tokens`) trunc_normal_(std=range) (bounds +-2);
-    `mask_token` zero; LayerNorm ones/zeros."""
+    `mask_token` zero; LayerNorm ones/zeros.
+
+    Args:
+      initializer_range: `ViTConfig.initializer_range`.
+      tokens: the regex of the `self.param` tokens drawn trunc_normal_.
+      mask_token: the regex of the mask token (zeros).
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional; the options in `variables`).
+
+    Raises:
+      HyperparameterError: for an option out of range, naming it.
+    """
     _positive("hf_vit", initializer_range=initializer_range)
     rules = [
         R(
@@ -271,7 +336,15 @@ def timm_vit(cls_token: str = r"cls_token|reg_token", pos_embed: str = "pos_embe
     `init_weights_vit_timm`): every Linear (qkv, proj, fc1, fc2, head) trunc_normal_(std=.02)
     with zero bias; `pos_embed` trunc_normal_(std=.02); `cls_token`/`reg_token` N(0, 1e-6);
     the patch embedding Conv (`patch_embed/proj`, any Conv) and the LayerNorms keep torch's defaults
-    (timm's init skips them): U(+-1/sqrt(fan_in)) kernel and bias, ones/zeros."""
+    (timm's init skips them): U(+-1/sqrt(fan_in)) kernel and bias, ones/zeros.
+
+    Args:
+      cls_token: the regex of the tokens drawn N(0, 1e-6).
+      pos_embed: the regex of the position embedding.
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional).
+    """
     rules = [
         R(ANY + _role(cls_token), "normal_", hp={"std": 1e-6}, name="cls/reg token N(0, 1e-6)"),
         R(ANY + _role(pos_embed), "trunc_normal_", hp={"std": 0.02}, name="pos_embed"),
@@ -307,7 +380,19 @@ def torchvision_resnet(
     each residual block, which depends on the block's kind: `bn2` (`basic_last_bn`) in a
     BasicBlock, `bn3` (`bottleneck_last_bn`) in a Bottleneck. The kind is the class name of
     the enclosing block module (`basic_block`, `bottleneck`: class-name regexes; the defaults
-    are torchvision's and Flax examples' names)."""
+    are torchvision's and Flax examples' names).
+
+    Args:
+      zero_init_residual: zero the last BatchNorm scale of each residual block.
+      basic_block, bottleneck: class-name regexes of the two block kinds.
+      basic_last_bn, bottleneck_last_bn: the names of their last BatchNorm.
+
+    Returns:
+      The Policy (fallback "keep"; every rule optional; the options in `variables`).
+
+    Raises:
+      HyperparameterError: for an option out of range, naming it.
+    """
     if not isinstance(zero_init_residual, bool):
         raise HyperparameterError(
             f"torchvision_resnet: zero_init_residual={zero_init_residual!r} must be True or False."
@@ -373,6 +458,20 @@ PORTED = {
 def from_arg(name: str, arg: str | None) -> Policy:
     """The preset `name` built from a config-file argument `"k=v,k=v"` (values read as Python
     literals, `None` included; a bare word stays a string): `configs/hf_t5.py:d_model=64,...`.
+
+    Args:
+      name: a ported preset ("hf_t5").
+      arg: the config-file argument, or None for the defaults.
+
+    Returns:
+      The Policy.
+
+    Raises:
+      HyperparameterError: for an item that is not key=value or an unknown key (with a
+        did-you-mean).
+
+    >>> from_arg("hf_gpt2", "n_layer=2,initializer_range=0.01").variables["n_layer"]
+    2
     """
     builder = PORTED[name]
     params = [p for p in inspect.signature(builder).parameters]

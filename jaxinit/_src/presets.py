@@ -71,6 +71,10 @@ def torch_like() -> Policy:
     (bound sqrt(6/(4E)); with kdim or vdim != E torch keeps three matrices, each its own
     xavier), out projection Linear default with zero bias, q/k/v biases zero;
     norms ones/zeros; PReLU 0.25.
+
+    Returns:
+      The Policy (fallback "keep": modules it does not know keep their own initializer;
+      every rule optional).
     """
     H = {"hidden_size": "ctx:hidden_size"}
     rules = [
@@ -165,6 +169,14 @@ def tf_like(attention_fans: str = "2d") -> Policy:
     fans; norms ones/zeros; PReLU 0. `attention_fans="2d"` is Keras >= 3.15 (EinsumDense
     passes 2-D fans); `"rank3"` reproduces tf.keras and older Keras 3, whose glorot sees the
     rank-3 (E, H, D) kernels.
+
+    Args:
+      attention_fans: "2d" (Keras >= 3.15) or "rank3" (tf.keras and older Keras 3), the fans
+        the attention kernels are drawn with.
+
+    Returns:
+      The Policy (fallback "keep": modules it does not know keep their own initializer;
+      every rule optional).
     """
     if attention_fans not in ("2d", "rank3"):
         raise unknown("attention_fans", attention_fans, ("2d", "rank3"), where="tf_like")
@@ -234,6 +246,10 @@ def tf1_like() -> Policy:
     (k, k, in, m) take their fans from that shape (Keras's depthwise rule on Flax's
     (k, k, 1, in*m)). NNX's fused GRUCell kernels ([r, z, n] in one matrix with different
     fans per block) get glorot over the fused matrix: not TF1's fans.
+
+    Returns:
+      The Policy (fallback "keep": modules it does not know keep their own initializer;
+      every rule optional).
     """
     cell = {
         "scale": 1.0,
@@ -302,6 +318,10 @@ def flax_default() -> Policy:
     paths), distributions do not; initializers the model passes explicitly are Flax's own
     draws (they stand). One exception: `nn.ConvLocal` kernels get the fans of one filter
     (rf*in, out), where Flax's lecun_normal also counts the output positions.
+
+    Returns:
+      The Policy (fallback "keep": modules it does not know keep their own initializer;
+      every rule optional).
     """
     rules = [
         R(ANY + r"h[ifgo]?/kernel", "orthogonal", CELLS, name="recurrent kernel (per gate)"),
@@ -340,6 +360,10 @@ def haiku_like() -> Policy:
     (fan_in truncated normal, std 0.88/sqrt(fan_in)). hk.BatchNorm's moving averages are
     zero-debiased EMAs that hold the first batch's statistics after one call; Flax's stored
     batch_stats start at mean 0, var 1, as here.
+
+    Returns:
+      The Policy (fallback "keep": modules it does not know keep their own initializer;
+      every rule optional).
     """
     tn = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal_uncorrected"}
     rules = [
