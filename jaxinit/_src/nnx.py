@@ -40,6 +40,15 @@ _COLLECTIONS = {"Param": "params", "BatchStat": "batch_stats", "Cache": "cache"}
 
 
 def collection_of(var: nnx.Variable) -> str:
+    """The collection name a variable's path starts with, as on Linen.
+
+    Args:
+      var: an NNX variable.
+
+    Returns:
+      "params", "batch_stats" or "cache" for Flax's own variable types (and subclasses),
+      else the snake_case class name (`RngKey` -> "rng_key").
+    """
     for t in type(var).__mro__:
         if t.__name__ in _COLLECTIONS:
             return _COLLECTIONS[t.__name__]
@@ -51,7 +60,16 @@ def _join(path) -> str:
 
 
 def walk(module: nnx.Module):
-    """(variables {path: Variable}, specs) of an NNX module graph."""
+    """Describes every variable of an NNX module graph.
+
+    Args:
+      module: the NNX module (concrete, or abstract from `nnx.eval_shape`).
+
+    Returns:
+      (variables, specs): {path: Variable} of every array variable (paths start with the
+      collection, "params/linear/kernel"), and their `ParamSpec`s with the enclosing
+      modules, 2-D kernel views and stacked axes (`nnx.vmap`/`nnx.scan` over layers).
+    """
     modules: dict[str, ModuleInfo] = {}
     nodes: dict[str, nnx.Module] = {}
     variables: dict[str, nnx.Variable] = {}
@@ -156,10 +174,20 @@ def _kernel_view(owner: ModuleInfo, node: nnx.Module, shape: tuple[int, ...]):
 
 
 def is_abstract(var: nnx.Variable) -> bool:
+    """Whether the variable holds a ShapeDtypeStruct (from `nnx.eval_shape`), not an array."""
     return isinstance(var.get_value(), jax.ShapeDtypeStruct)
 
 
 def check_abstract_covered(variables, decisions) -> None:
+    """Fails, listing them, when abstract variables are left to their module (no value to keep).
+
+    Args:
+      variables: {path: Variable} from `walk`.
+      decisions: the resolution's decisions.
+
+    Raises:
+      PolicyError: naming every uncovered abstract variable and how to cover it.
+    """
     missing = [
         d.spec.path for d in decisions if not d.covered and is_abstract(variables[d.spec.path])
     ]
@@ -172,7 +200,19 @@ def check_abstract_covered(variables, decisions) -> None:
 
 
 def rng_state(module: nnx.Module, key) -> dict:
-    """Values for the abstract RNG state of `module` ({path: (Variable, value)}); see the top."""
+    """Values for the abstract RNG state of a module (see the module docstring).
+
+    Args:
+      module: the NNX module.
+      key: the root key of the init.
+
+    Returns:
+      {path: (Variable, value)} for every abstract RngKey (a key derived from the path) and
+      RngCount (zeros); {} for a concrete module.
+
+    Raises:
+      PolicyError: for RNG state of another type.
+    """
     out = {}
     for path, node in nnx.iter_graph(module):
         if not isinstance(node, nnx.RngState) or not is_abstract(node):
@@ -195,6 +235,11 @@ def rng_state(module: nnx.Module, key) -> dict:
 
 
 def write(variables, values: dict) -> None:
-    """Sets every value at once (after all of them were drawn)."""
+    """Sets every value at once (after all of them were drawn).
+
+    Args:
+      variables: {path: Variable} from `walk`.
+      values: {path: new value}.
+    """
     for p, v in values.items():
         variables[p].set_value(v)

@@ -10,8 +10,25 @@ from jaxinit._src.specs import ParamSpec
 
 
 def walk(tree):
-    """(leaves with paths, treedef, specs). Leaves must have `.shape` and `.dtype`; PRNG key
-    leaves are kept as they are and seen by no rule."""
+    """Describes every leaf of a pytree (paths only: no modules).
+
+    Args:
+      tree: a pytree of arrays (dicts, lists, dataclasses, Equinox-style modules); every leaf
+        must have `.shape` and `.dtype`.
+
+    Returns:
+      (leaves, paths, treedef, specs): the leaves and their "/"-joined paths in flatten
+      order, the treedef to rebuild the tree, and a `ParamSpec` per leaf that is not a PRNG
+      key (key leaves are kept as they are and seen by no rule).
+
+    Raises:
+      ShapeError: for a leaf that is not an array, naming its path.
+
+    >>> import jax.numpy as jnp
+    >>> leaves, paths, treedef, specs = walk({"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)})
+    >>> paths, [s.shape for s in specs]
+    (['b', 'w'], [(3,), (2, 3)])
+    """
     leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
     specs, paths = [], []
     for kp, leaf in leaves:

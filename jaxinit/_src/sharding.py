@@ -32,6 +32,18 @@ PartitionRules = Sequence[tuple[str, Any]]
 
 
 def to_spec(spec: Any, where: str) -> PartitionSpec:
+    """A PartitionSpec from one (a list of mesh axis names, lists for several, or None).
+
+    Args:
+      spec: a PartitionSpec, None (replicated) or a list/tuple of entries.
+      where: how messages name the rule.
+
+    Returns:
+      The PartitionSpec.
+
+    >>> tuple(to_spec(["data", ["x", "y"], None], "rule #0"))
+    ('data', ('x', 'y'), None)
+    """
     if isinstance(spec, PartitionSpec):
         return spec
     if spec is None:
@@ -42,6 +54,17 @@ def to_spec(spec: Any, where: str) -> PartitionSpec:
 
 
 def compile_rules(rules: PartitionRules | None) -> list[tuple[re.Pattern, PartitionSpec]]:
+    """Compiles and validates a table of partition rules.
+
+    Args:
+      rules: `[(regex, PartitionSpec or list of mesh axis names), ...]`, or None.
+
+    Returns:
+      [(compiled regex, PartitionSpec)], in order.
+
+    Raises:
+      PolicyError: for an entry that is not a pair, an invalid regex or spec, naming it.
+    """
     out = []
     for i, item in enumerate(rules or ()):
         try:
@@ -65,7 +88,23 @@ def shardings_for(
     partition_rules: PartitionRules | None = None,
     logical_axis_rules: Any = None,
 ) -> dict[str, NamedSharding]:
-    """{path: NamedSharding}: the regex table first, then Flax metadata, else replicated."""
+    """The sharding of every parameter: the regex table first, then Flax metadata, else
+    replicated.
+
+    Args:
+      paths_shapes: {path: shape} of the parameters.
+      boxes: {path: Flax metadata box} (`nn.Partitioned`, `nn.LogicallyPartitioned`).
+      mesh: the device mesh.
+      partition_rules: the regex table (see `compile_rules`).
+      logical_axis_rules: rules mapping logical axis names to mesh axes (default: the box's).
+
+    Returns:
+      {path: NamedSharding}.
+
+    Raises:
+      PolicyError: for a spec with more entries than dimensions, an unknown mesh axis or a
+        dimension the mesh axes do not divide, naming the parameter.
+    """
     table = compile_rules(partition_rules)
     out = {}
     for path, shape in paths_shapes.items():
@@ -109,8 +148,15 @@ def shardings_for(
 
 
 def current_sharding(value: Any):
-    """The sharding of an existing value (a jax.Array, or a ShapeDtypeStruct that carries one)
-    when it spans several devices; None otherwise, and for tracers (inside jit)."""
+    """The sharding of an existing value when it spans several devices.
+
+    Args:
+      value: a jax.Array, or a ShapeDtypeStruct that carries a sharding.
+
+    Returns:
+      Its multi-device sharding (an abstract-mesh NamedSharding placed on the mesh in
+      context), or None: single-device, no sharding, or a tracer (inside jit).
+    """
     if isinstance(value, jax.core.Tracer):
         return None
     sh = getattr(value, "sharding", None)
@@ -132,8 +178,16 @@ def current_sharding(value: Any):
 
 
 def current_shardings(values: Mapping[str, Any], decisions) -> dict | None:
-    """{path: sharding} for the covered parameters whose current value (`values[path]`: an
-    array, or the ShapeDtypeStruct of an abstract NNX module) is sharded, so that the new value
-    lands with the same sharding; None when none is (the common single-device case)."""
+    """The current shardings of the covered parameters, so that new values land the same way.
+
+    Args:
+      values: {path: current value} (an array, or the ShapeDtypeStruct of an abstract NNX
+        module).
+      decisions: the resolution's decisions.
+
+    Returns:
+      {path: sharding or None} for the covered parameters, or None when none is sharded (the
+      common single-device case).
+    """
     out = {d.spec.path: current_sharding(values[d.spec.path]) for d in decisions if d.covered}
     return out if any(s is not None for s in out.values()) else None
