@@ -25,17 +25,36 @@ from jaxinit._src.types import PRNGKey
 
 
 def is_key_array(value: Any) -> bool:
-    """A typed PRNG key array (or its abstract ShapeDtypeStruct): RNG state, not a parameter."""
+    """Whether `value` is a typed PRNG key array (or its abstract ShapeDtypeStruct): RNG
+    state, not a parameter.
+
+    Args:
+      value: anything.
+
+    Returns:
+      True for `jax.random.key(...)` arrays; False for raw uint32 keys and everything else.
+
+    >>> import jax
+    >>> is_key_array(jax.random.key(0)), is_key_array(jax.random.PRNGKey(0))
+    (True, False)
+    """
     dtype = getattr(value, "dtype", None)
     return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
 
 
 def check_key(key: Any, where: str = "key") -> None:
-    """Raises a clear error unless `key` is one PRNG key: a typed key (`jax.random.key(0)`) or
-    a raw key of the default implementation (`jax.random.PRNGKey(0)`, uint32 of shape (2,)).
+    """Raises a clear error unless `key` is one PRNG key.
 
     Without it an int or a batch of keys fails deep inside `fold_in` with a JAX TypeError that
     names neither the argument nor what to pass.
+
+    Args:
+      key: a typed key (`jax.random.key(0)`) or a raw key of the default implementation
+        (`jax.random.PRNGKey(0)`, uint32 of shape (2,)).
+      where: how the message names the argument.
+
+    Raises:
+      JaxinitError: naming what was passed and what is valid.
     """
     shape = getattr(key, "shape", None)
     dtype = getattr(key, "dtype", None)
@@ -99,7 +118,14 @@ def path_key(root: PRNGKey, path: str) -> PRNGKey:
 
 
 def keystr(entry: Any) -> str:
-    """One path component of a `jax.tree_util` key path entry."""
+    """One path component of a `jax.tree_util` key path entry.
+
+    Args:
+      entry: a DictKey, SequenceKey, GetAttrKey or FlattenedIndexKey.
+
+    Returns:
+      The key, index or attribute name as a string.
+    """
     if isinstance(entry, jax.tree_util.DictKey):
         return str(entry.key)
     if isinstance(entry, jax.tree_util.SequenceKey):
