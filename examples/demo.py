@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(jaxinit.explain(model, example, policy="torch_like"))
     print()
     print("== 2. Where torch_like and tf_like disagree ==")
-    print(jaxinit.diff("torch_like", "tf_like", model, example))
+    print(jaxinit.diff(model, example, policies=("torch_like", "tf_like")))
     print()
 
     print(f"== 3. Training the CNN on digits for {args.epochs} epochs under each policy ==")

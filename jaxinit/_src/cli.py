@@ -179,7 +179,7 @@ def _run_on_model(args, policies, model, inputs) -> int:
         print(ex.to_json() if args.json else ex)
         return 0
     if args.command == "diff":
-        d = api.diff(policies[0], policies[1], model, *inputs)
+        d = api.diff(model, *inputs, policies=tuple(policies))
         print(d.to_json() if args.json else d)
         return 0
     if args.command == "plot":
