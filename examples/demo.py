@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     hist = plot_policies(
         model,
         (example,),
-        [jaxinit.load_policy(p) for p in POLICIES],
+        [jaxinit.preset(p) for p in POLICIES],
         os.path.join(args.out, "histograms.png"),
     )
     curves = os.path.join(args.out, "loss_curves.png")
