@@ -117,10 +117,11 @@ def _resolve(target: Any, args, kwargs, policy: Policy, method: Any) -> Resoluti
     """The decisions for every parameter of `target`, before anything is sampled."""
     if isinstance(target, nn.Module):
         return _linen_resolve(target, jax.random.key(0), args, kwargs, policy, method)[4]
+    if args or kwargs:
+        kind = "an NNX module" if isinstance(target, nnx.Module) else "a pytree"
+        raise JaxinitError(f"jaxinit.explain on {kind} takes no example inputs.")
     if isinstance(target, nnx.Module):
         return policy.resolve(nnx_lib.walk(target)[1])
-    if args or kwargs:
-        raise JaxinitError("jaxinit.explain on a pytree takes no example inputs.")
     return policy.resolve(pytree_lib.walk(target)[3])
 
 
