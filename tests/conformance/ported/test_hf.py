@@ -220,10 +220,12 @@ def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor, ff):
 
 
 def test_hf_configs_load():
-    assert jaxinit.load_policy("configs/hf_gpt2.py:n_layer=6") == jaxinit.preset("hf_gpt2", 6)
+    assert jaxinit.load_policy("configs/hf_gpt2.py:n_layer=6") == jaxinit.preset(
+        "hf_gpt2", n_layer=6
+    )
     assert jaxinit.load_policy("configs/hf_llama.py") == jaxinit.preset("hf_llama")
     assert jaxinit.load_policy("configs/hf_vit.py:initializer_range=0.1") == (
-        jaxinit.preset("hf_vit", 0.1)
+        jaxinit.preset("hf_vit", initializer_range=0.1)
     )
     got = jaxinit.load_policy("configs/hf_t5.py:d_model=64,d_kv=16,num_heads=4,d_ff=128")
     assert got == jaxinit.preset("hf_t5", d_model=64, d_kv=16, num_heads=4, d_ff=128)
