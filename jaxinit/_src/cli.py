@@ -123,7 +123,7 @@ def load_model(
             f"bad --model {spec!r}: module {mod_name!r} has no factory {fn_name!r}."
             f"{did_you_mean(fn_name, names)}"
         )
-    try:  # checked whether or not --input-shape is given (it used to pass silently)
+    try:  # checked whether or not --input-shape is given
         dtype = jnp.dtype(input_dtype)
     except TypeError:
         raise UsageError(
