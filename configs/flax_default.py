@@ -4,8 +4,8 @@ Use:
   python -m jaxinit explain --config configs/flax_default.py --model examples.digits.models:cnn
 """
 
-from jaxinit import presets
+import jaxinit
 
 
 def get_config():
-    return presets.flax_default().to_config()
+    return jaxinit.preset("flax_default").to_config()

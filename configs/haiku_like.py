@@ -4,8 +4,8 @@ Use:
   python -m jaxinit explain --config configs/haiku_like.py --model examples.digits.models:cnn
 """
 
-from jaxinit import presets
+import jaxinit
 
 
 def get_config():
-    return presets.haiku_like().to_config()
+    return jaxinit.preset("haiku_like").to_config()

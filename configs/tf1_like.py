@@ -5,8 +5,8 @@ Use:
   python -m jaxinit explain --config configs/tf1_like.py --model examples.digits.models:cnn
 """
 
-from jaxinit import presets
+import jaxinit
 
 
 def get_config():
-    return presets.tf1_like().to_config()
+    return jaxinit.preset("tf1_like").to_config()

@@ -9,8 +9,8 @@ Use:
   python -m jaxinit explain --config configs/tf_like.py:rank3 --model examples.digits.models:cnn
 """
 
-from jaxinit import presets
+import jaxinit
 
 
 def get_config(attention_fans: str = "2d"):
-    return presets.tf_like(attention_fans=attention_fans or "2d").to_config()
+    return jaxinit.preset("tf_like", attention_fans=attention_fans or "2d").to_config()

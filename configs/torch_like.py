@@ -5,8 +5,8 @@ Use:
   python -m jaxinit explain --config configs/torch_like.py --model examples.digits.models:cnn
 """
 
-from jaxinit import presets
+import jaxinit
 
 
 def get_config():
-    return presets.torch_like().to_config()
+    return jaxinit.preset("torch_like").to_config()

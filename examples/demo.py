@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(jaxinit.explain(model, example, policy="torch_like"))
     print()
     print("== 2. Where torch_like and tf_like disagree ==")
-    print(jaxinit.diff("torch_like", "tf_like", model, example))
+    print(jaxinit.diff(model, example, policies=("torch_like", "tf_like")))
     print()
 
     print(f"== 3. Training the CNN on digits for {args.epochs} epochs under each policy ==")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     hist = plot_policies(
         model,
         (example,),
-        [jaxinit.load_policy(p) for p in POLICIES],
+        [jaxinit.preset(p) for p in POLICIES],
         os.path.join(args.out, "histograms.png"),
     )
     curves = os.path.join(args.out, "loss_curves.png")

@@ -1,13 +1,31 @@
-"""jaxinit: explicit, named, config-driven and faithful initialization for JAX/Flax."""
+"""jaxinit: explicit, named, config-driven and faithful initialization for JAX/Flax.
 
-from jaxinit import presets as presets
+A tour, verbs first (target first, then the key, then example inputs, `policy=` by keyword):
+
+* `init(model, key, *inputs, policy=...)`: the variables of a Linen module (an NNX module is
+  re-initialized in place, a pytree is returned re-initialized where the rules cover it);
+* `explain(model, *inputs, policy=...)`: every decision, before anything is drawn;
+* `diff(model, *inputs, policies=(a, b))`: where two policies disagree;
+* policies: `preset(name)`, `preset_names()`, `Policy([Rule(regex, scheme), ...])`, and
+  `load_policy(path)` / `save_policy(policy, path)` for files;
+* schemes: `get(name, **hyperparameters)` is a `jax.nn.initializers`-style initializer;
+  `names()`, `describe(name)`, `register(name)`, `unregister(name)` manage the registry.
+
+>>> import jax, jax.numpy as jnp, flax.linen as nn, jaxinit
+>>> variables = jaxinit.init(nn.Dense(3), jax.random.key(0), jnp.ones((1, 4)), policy="tf_like")
+>>> variables["params"]["kernel"].shape, variables["params"]["bias"].tolist()
+((4, 3), [0.0, 0.0, 0.0])
+>>> print(jaxinit.explain(nn.Dense(3), jnp.ones((1, 4)), policy="tf_like").rows[1].scheme)
+glorot_uniform
+"""
+
 from jaxinit._src import initializers as _initializers  # noqa: F401  (fills the registry)
 from jaxinit._src import ported_schemes as _ported_schemes  # noqa: F401  (padded_normal)
-from jaxinit._src.api import apply as apply
 from jaxinit._src.api import diff as diff
 from jaxinit._src.api import explain as explain
 from jaxinit._src.api import init as init
-from jaxinit._src.api import resolve as resolve
+from jaxinit._src.api import preset as preset
+from jaxinit._src.api import preset_names as preset_names
 from jaxinit._src.config import load_config_file as load_config_file
 from jaxinit._src.config import load_policy as load_policy
 from jaxinit._src.config import save_policy as save_policy
@@ -29,6 +47,7 @@ from jaxinit._src.initializers import Stats as Stats
 from jaxinit._src.paths import path_key as path_key
 from jaxinit._src.policy import Decision as Decision
 from jaxinit._src.policy import Policy as Policy
+from jaxinit._src.policy import Resolution as Resolution
 from jaxinit._src.policy import UnusedRuleWarning as UnusedRuleWarning
 from jaxinit._src.registry import SchemeInfo as SchemeInfo
 from jaxinit._src.registry import all_names as all_names
@@ -36,6 +55,11 @@ from jaxinit._src.registry import describe as describe
 from jaxinit._src.registry import get as get
 from jaxinit._src.registry import names as names
 from jaxinit._src.registry import register as register
+from jaxinit._src.registry import unregister as unregister
+from jaxinit._src.report import DiffRow as DiffRow
+from jaxinit._src.report import ExplainRow as ExplainRow
+from jaxinit._src.report import Explanation as Explanation
+from jaxinit._src.report import PolicyDiff as PolicyDiff
 from jaxinit._src.rules import Rule as Rule
 from jaxinit._src.specs import ModuleInfo as ModuleInfo
 from jaxinit._src.specs import ParamSpec as ParamSpec
@@ -44,42 +68,54 @@ from jaxinit._src.types import Initializer as Initializer
 __version__ = "0.1.0"
 
 __all__ = (
-    "Decision",
-    "DrawStats",
-    "ModuleInfo",
-    "ParamSpec",
-    "Policy",
-    "Rule",
-    "UnusedRuleWarning",
-    "apply",
+    # The verbs.
     "diff",
-    "draw_stats",
     "explain",
     "init",
+    # Policies and presets.
+    "Policy",
+    "Rule",
     "load_config_file",
     "load_policy",
-    "path_key",
-    "presets",
-    "reset_draw_stats",
-    "resolve",
+    "preset",
+    "preset_names",
     "save_policy",
-    "ConfigError",
-    "HyperparameterError",
-    "Initializer",
-    "JaxinitError",
-    "PolicyError",
-    "SchemeInfo",
-    "ShapeError",
-    "Stats",
-    "TRUNCATED_STD_FACTOR",
-    "UnknownNameError",
+    # The registry of schemes.
     "all_names",
-    "calculate_gain",
-    "compute_fans",
     "describe",
     "get",
-    "keras_fans",
     "names",
     "register",
+    "unregister",
+    # Fans, gains, keys.
+    "TRUNCATED_STD_FACTOR",
+    "calculate_gain",
+    "compute_fans",
+    "keras_fans",
+    "path_key",
     "torch_fans",
+    # Types users hold.
+    "Decision",
+    "DiffRow",
+    "DrawStats",
+    "ExplainRow",
+    "Explanation",
+    "Initializer",
+    "ModuleInfo",
+    "ParamSpec",
+    "PolicyDiff",
+    "Resolution",
+    "SchemeInfo",
+    "Stats",
+    # Draw-engine statistics.
+    "draw_stats",
+    "reset_draw_stats",
+    # Errors and warnings.
+    "ConfigError",
+    "HyperparameterError",
+    "JaxinitError",
+    "PolicyError",
+    "ShapeError",
+    "UnknownNameError",
+    "UnusedRuleWarning",
 )

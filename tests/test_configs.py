@@ -15,13 +15,13 @@ def test_config_file_builds_the_preset(name):
     cfg = jaxinit.load_config_file(f"configs/{name}.py")
     assert isinstance(cfg, ml_collections.ConfigDict)
     policy = jaxinit.load_policy(f"configs/{name}.py")
-    assert policy == jaxinit.presets.get(name) == getattr(jaxinit.presets, name)()
+    assert policy == jaxinit.preset(name) == jaxinit.preset(name)
     assert policy.name == name and policy.rules
 
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_round_trips(name, tmp_path):
-    policy = jaxinit.presets.get(name)
+    policy = jaxinit.preset(name)
     assert jaxinit.Policy.from_config(policy.to_config()) == policy
     assert jaxinit.Policy.from_json(policy.to_json()) == policy
     for ext in ("json", "yaml"):
@@ -42,7 +42,7 @@ def test_config_override_like_the_command_line():
 
 def test_tf_like_option():
     p = jaxinit.load_policy("configs/tf_like.py:rank3")
-    assert p == jaxinit.presets.tf_like(attention_fans="rank3")
-    assert p != jaxinit.presets.tf_like()
+    assert p == jaxinit.preset("tf_like", attention_fans="rank3")
+    assert p != jaxinit.preset("tf_like")
     with pytest.raises(jaxinit.ConfigError, match="attention_fans"):
         jaxinit.load_policy("configs/tf_like.py:rank4")

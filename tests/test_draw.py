@@ -52,7 +52,7 @@ def test_counters_past_2_32_follow_jax_hi_lo_layout(offset):
 
 def _engine(name, hp, shape, dtype=jnp.float32):
     policy = jaxinit.Policy([jaxinit.Rule("w", name, hp)])
-    return jaxinit.apply(policy, KEY, {"w": jnp.zeros(shape, dtype)})["w"]
+    return jaxinit.init({"w": jnp.zeros(shape, dtype)}, KEY, policy=policy)["w"]
 
 
 def _direct(name, hp, shape, dtype=jnp.float32):

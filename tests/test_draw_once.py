@@ -66,7 +66,7 @@ def test_each_covered_parameter_drawn_once_and_defaults_never_run():
     m, x, key = MLP(), jnp.ones((2, 3)), jax.random.key(0)
     # d0..d2 kernels covered by the counted scheme, d3's kernel and every bias kept.
     policy = Policy([Rule(r"params/d[012]/kernel", SCHEME)])
-    res = jaxinit.resolve(m, x, policy=policy)
+    res = jaxinit.explain(m, x, policy=policy).resolution
     covered = [d.spec.path for d in res.decisions if d.covered]
     assert covered == ["params/d0/kernel", "params/d1/kernel", "params/d2/kernel"]
     # Resolving checks shapes abstractly (possibly from JAX's trace cache) and runs nothing.
@@ -108,7 +108,7 @@ def test_fused_group_is_drawn_once_as_one_matrix():
     TRACES.clear(), RUNS.clear()
     tree = {f"g{i}": jnp.zeros((4, 3)) for i in range(3)}
     rule = Rule(r"g(\d)", SCHEME, group="all", group_member=r"\1", group_order=("0", "1", "2"))
-    out = jaxinit.apply(Policy([rule]), jax.random.key(1), tree)
+    out = jaxinit.init(tree, jax.random.key(1), policy=Policy([rule]))
     jax.block_until_ready(out)
     jax.effects_barrier()
     assert RUNS == [(4, 9)]  # one (4, 9) draw, split in three

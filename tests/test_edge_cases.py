@@ -103,7 +103,7 @@ def test_pytree_key_leaves_are_kept_and_seen_by_no_rule():
     tree = {"w": jnp.zeros((3, 4)), "key": jax.random.key(1)}
     policy = Policy([Rule(r".*", "normal_")], fallback="strict")
     assert [r.path for r in jaxinit.explain(tree, policy=policy).rows] == ["w"]
-    out = jaxinit.apply(policy, KEY, tree)
+    out = jaxinit.init(tree, KEY, policy=policy)
     assert out["key"] is tree["key"] and float(jnp.abs(out["w"]).max()) > 0
 
 
@@ -150,7 +150,7 @@ def test_abstract_nnx_module_with_an_integer_counter():
     with pytest.raises(jaxinit.PolicyError, match=r"count/steps.*Rule\(r'cache/\.\*', 'zeros'\)"):
         jaxinit.init(a, KEY, policy="torch_like")
     a = nnx.eval_shape(lambda: M(nnx.Rngs(0)))
-    jaxinit.init(a, KEY, policy=jaxinit.presets.torch_like().prepend(Rule("count/steps", "zeros")))
+    jaxinit.init(a, KEY, policy=jaxinit.preset("torch_like").prepend(Rule("count/steps", "zeros")))
     assert a.steps.get_value().dtype == jnp.int32 and int(a.steps.get_value()) == 0
 
 
@@ -216,7 +216,7 @@ def test_conv_lstm_tf_like_recurrent_kernel_is_orthogonal_as_keras_conv_lstm():
 def test_a_preset_applied_to_a_plain_pytree_warns_that_it_changed_nothing():
     params = nn.Dense(4).init(KEY, jnp.ones((1, 3)))  # a plain dict: no module types
     with pytest.warns(jaxinit.UnusedRuleWarning, match="covered none of the 2 leaves"):
-        out = jaxinit.apply("torch_like", KEY, params)
+        out = jaxinit.init(params, KEY, policy="torch_like")
     np.testing.assert_array_equal(out["params"]["kernel"], params["params"]["kernel"])
 
 

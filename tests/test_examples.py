@@ -137,7 +137,7 @@ def test_main_end_to_end(tmp_path):
 
 def test_compare_policies_on_the_cnn(tmp_path):
     policy_file = str(tmp_path / "my_policy.json")
-    jaxinit.save_policy(jaxinit.load_policy("torch_like"), policy_file)
+    jaxinit.save_policy(jaxinit.preset("torch_like"), policy_file)
     results = train.compare(
         ["tf_like", policy_file], "cnn", str(tmp_path / "cmp"), 1, overrides=SHRINK
     )
@@ -163,7 +163,7 @@ def test_histogram_legend_sits_between_title_and_panels():
     from jaxinit._src.plot import policy_figure
 
     model, example = models.cnn()
-    policies = [jaxinit.load_policy(p) for p in ("flax_default", "torch_like", "tf_like")]
+    policies = [jaxinit.preset(p) for p in ("flax_default", "torch_like", "tf_like")]
     fig = policy_figure(model, (example,), policies)
     try:
         renderer = fig.canvas.get_renderer()

@@ -53,18 +53,18 @@ P = Policy([Rule(r".*", "glorot_uniform")])
 
 
 def test_renaming_one_parameter_changes_only_it():
-    a = jaxinit.apply(P, KEY, tree(["w0", "w1", "w2", "w3"]))
-    b = jaxinit.apply(P, KEY, tree(["w0", "w1", "renamed", "w3"]))
+    a = jaxinit.init(tree(["w0", "w1", "w2", "w3"]), KEY, policy=P)
+    b = jaxinit.init(tree(["w0", "w1", "renamed", "w3"]), KEY, policy=P)
     for n in ("w0", "w1", "w3"):
         np.testing.assert_array_equal(a[n], b[n])
     assert not np.array_equal(a["w2"], b["renamed"])
-    c = jaxinit.apply(P, KEY, tree(["w0", "w3"]))  # removing parameters
+    c = jaxinit.init(tree(["w0", "w3"]), KEY, policy=P)  # removing parameters
     np.testing.assert_array_equal(a["w3"], c["w3"])
 
 
 def test_same_values_eagerly_and_under_jit():
-    eager = jaxinit.apply(P, KEY, tree(["w0", "w1"]))
-    jitted = jax.jit(lambda k: jaxinit.apply(P, k, tree(["w0", "w1"])))(KEY)
+    eager = jaxinit.init(tree(["w0", "w1"]), KEY, policy=P)
+    jitted = jax.jit(lambda k: jaxinit.init(tree(["w0", "w1"]), k, policy=P))(KEY)
     for n in ("w0", "w1"):
         np.testing.assert_array_equal(eager[n], jitted[n])
     lin = jax.jit(lambda k: jaxinit.init(MLP(), k, X, policy=POLICY))(KEY)
@@ -75,7 +75,9 @@ def test_same_values_eagerly_and_under_jit():
 
 def test_path_key_reproduces_a_parameter_and_vmap_equals_per_key():
     names = [f"w{i}" for i in range(4)]
-    out = jaxinit.apply(P, KEY, tree(names))  # batched: one program for the four (6, 6) leaves
+    out = jaxinit.init(
+        tree(names), KEY, policy=P
+    )  # batched: one program for the four (6, 6) leaves
     init = jaxinit.get("glorot_uniform")
     for n in names:
         np.testing.assert_array_equal(out[n], init(jaxinit.path_key(KEY, n), (6, 6), jnp.float32))
@@ -97,13 +99,13 @@ def test_path_key_reproduces_a_parameter_and_vmap_equals_per_key():
 SCRIPT = """
 import jax, jax.numpy as jnp, numpy as np, jaxinit
 p = jaxinit.Policy([jaxinit.Rule(r".*", "glorot_uniform")])
-out = jaxinit.apply(p, jax.random.key(11), {n: jnp.zeros((6, 6)) for n in ["w0", "w1"]})
+out = jaxinit.init({n: jnp.zeros((6, 6)) for n in ["w0", "w1"]}, jax.random.key(11), policy=p)
 np.save(__import__("sys").argv[1], np.stack([out["w0"], out["w1"]]))
 """
 
 
 def test_same_values_in_a_fresh_process(tmp_path):
-    here = jaxinit.apply(P, KEY, tree(["w0", "w1"]))
+    here = jaxinit.init(tree(["w0", "w1"]), KEY, policy=P)
     path = tmp_path / "out.npy"
     env = dict(os.environ, PYTHONHASHSEED="12345")  # a different str-hash salt
     subprocess.run([sys.executable, "-c", SCRIPT, str(path)], check=True, env=env, timeout=300)

@@ -88,7 +88,7 @@ def values(tree):
 @pytest.fixture(scope="module")
 def torch_vars():
     """CNN under torch_like (plus a rule for BatchNorm means): every variable covered."""
-    policy = jaxinit.presets.torch_like().prepend(BN_MEAN)
+    policy = jaxinit.preset("torch_like").prepend(BN_MEAN)
     return values(jaxinit.init(CNN(), KEY, IMG, policy=policy))
 
 
@@ -223,7 +223,7 @@ def test_module_type_matching_with_user_named_modules():
             Rule(r".*kernel", "glorot_uniform", module="Dense"),
         ]
     )
-    d = jaxinit.resolve(NET, IMG, SEQ, policy=p).by_path()
+    d = jaxinit.explain(NET, IMG, SEQ, policy=p).resolution.by_path()
     assert d["params/cnn/stem/kernel"].scheme == "zeros"  # named "stem", matched as a Conv
     assert d["params/cnn/up/kernel"].covered is False  # ConvTranspose is not Conv
     assert d["params/seq/gru_cell/hn/bias"].scheme == "ones"  # enclosing cell type
@@ -236,7 +236,7 @@ def test_module_type_matching_with_user_named_modules():
 def test_strict_lists_every_unmatched_path_of_a_real_model():
     p = Policy([Rule(r".*kernel", "zeros")], fallback="strict")
     with pytest.raises(jaxinit.PolicyError) as e:
-        jaxinit.resolve(NET, IMG, SEQ, policy=p)
+        jaxinit.explain(NET, IMG, SEQ, policy=p)
     ref = values(jax.eval_shape(NET.init, KEY, IMG, SEQ))
     missing = [k for k in ref if not k.endswith("kernel")]
     assert f"{len(missing)} parameter(s)" in str(e.value)
@@ -262,7 +262,7 @@ def test_explain_rows_dense_conv_conv_transpose(explained):
 
     check("params/cnn/hidden/kernel", "Dense", (144, 512), 144, 512, 1 / 12)
     assert explained["params/cnn/hidden/kernel"].scheme == "torch_kernel"
-    idx = [r.name for r in jaxinit.presets.torch_like().rules].index("kernel")
+    idx = [r.name for r in jaxinit.preset("torch_like").rules].index("kernel")
     assert explained["params/cnn/hidden/kernel"].rule == f"#{idx} kernel"
     check("params/cnn/hidden/bias", "Dense", (512,), 144, None, 1 / 12)
     assert explained["params/cnn/hidden/bias"].hyperparameters == {"fan_in": 144.0}
@@ -323,7 +323,7 @@ def test_explain_prints_and_exports_json(explained, capsys):
 
 
 def test_diff_torch_like_vs_tf_like():
-    d = jaxinit.diff("torch_like", "tf_like", NET, IMG, SEQ)
+    d = jaxinit.diff(NET, IMG, SEQ, policies=("torch_like", "tf_like"))
     paths = {r.path for r in d.rows}
     ref = values(jax.eval_shape(NET.init, KEY, IMG, SEQ))
     assert {p for p in ref if p.endswith("kernel")} <= paths  # every kernel differs
@@ -354,7 +354,9 @@ def test_diff_torch_like_vs_tf_like():
     assert {r["path"] for r in doc["rows"]} == paths
     row = next(r for r in doc["rows"] if r["path"] == "params/cnn/hidden/bias")
     assert (row["a"]["scheme"], row["b"]["scheme"]) == ("torch_bias", "zeros")
-    assert "agree on every parameter" in str(jaxinit.diff("tf_like", "tf_like", NET, IMG, SEQ))
+    assert "agree on every parameter" in str(
+        jaxinit.diff(NET, IMG, SEQ, policies=("tf_like", "tf_like"))
+    )
 
 
 def test_scheme_that_cannot_take_a_shape_fails_naming_path_shape_and_rule():

@@ -34,7 +34,7 @@ def state(m):
     }
 
 
-TORCH = jaxinit.presets.torch_like()
+TORCH = jaxinit.preset("torch_like")
 
 
 def test_constructed_module_reinitialized_in_place():
@@ -64,7 +64,7 @@ def test_module_type_matching_and_keep():
             Rule(r"params/.*bias", "ones", module="Linear"),
         ]
     )
-    d = jaxinit.resolve(m, policy=p).by_path()
+    d = jaxinit.explain(m, policy=p).resolution.by_path()
     assert d["params/block/proj/kernel"].scheme == "zeros"
     assert d["params/head/kernel"].covered is False
     assert d["params/block/bn/bias"].covered is False  # BatchNorm is not a Linear

@@ -318,7 +318,7 @@ def test_unused_error():
 
 
 def test_prepend_overrides_a_preset():
-    base = jaxinit.presets.torch_like()
+    base = jaxinit.preset("torch_like")
     p = base.prepend(Rule(r"params/proj/kernel", "zeros", name="mine"))
     assert p.rules[0].name == "mine" and p.rules[1:] == base.rules
     assert p.fallback == base.fallback and p.name == base.name
@@ -396,7 +396,7 @@ RICH = Policy(
 )
 
 
-@pytest.mark.parametrize("name", ["rich"] + jaxinit.presets.names())
+@pytest.mark.parametrize("name", ["rich"] + jaxinit.preset_names())
 def test_configdict_and_json_round_trips(name, tmp_path):
     p = RICH if name == "rich" else jaxinit.load_policy(name)
     cfg = p.to_config()

@@ -376,7 +376,10 @@ def test_policy_result_does_not_depend_on_tree_order(spec_tree, rules, seed, shu
     policy, key = _policy(rules), jax.random.key(seed)
     plain = materialize(spec_tree)
     shuffled = materialize(spec_tree, random.Random(shuffle_seed))
-    a, b = flat(jaxinit.apply(policy, key, plain)), flat(jaxinit.apply(policy, key, shuffled))
+    a, b = (
+        flat(jaxinit.init(plain, key, policy=policy)),
+        flat(jaxinit.init(shuffled, key, policy=policy)),
+    )
     assert a.keys() == b.keys()
     for path in a:
         assert a[path].dtype == b[path].dtype
@@ -384,7 +387,7 @@ def test_policy_result_does_not_depend_on_tree_order(spec_tree, rules, seed, shu
             np.asarray(a[path], np.float32), np.asarray(b[path], np.float32), err_msg=path
         )
     # The decisions too: the same rule for every path, whatever the order of the specs.
-    res_a = jaxinit.resolve(plain, policy=policy)
+    res_a = jaxinit.explain(plain, policy=policy).resolution
     specs = [d.spec for d in res_a.decisions]
     random.Random(shuffle_seed).shuffle(specs)
     res_b = policy.resolve(specs)
@@ -426,10 +429,10 @@ def test_parameter_depends_only_on_root_key_and_path(spec_tree, rules, seed, edi
     policy, key = _policy(rules), jax.random.key(seed)
     tree = materialize(spec_tree)
     edited = materialize(_remove_and_add(spec_tree, random.Random(edit_seed)))
-    out = flat(jaxinit.apply(policy, key, tree))
-    out_edited = flat(jaxinit.apply(policy, key, edited))
+    out = flat(jaxinit.init(tree, key, policy=policy))
+    out_edited = flat(jaxinit.init(edited, key, policy=policy))
     before, before_edited = flat(tree), flat(edited)
-    decisions = jaxinit.resolve(tree, policy=policy).by_path()
+    decisions = jaxinit.explain(tree, policy=policy).resolution.by_path()
     common = out.keys() & out_edited.keys()
     for path in common:
         if before[path].shape != before_edited[path].shape:

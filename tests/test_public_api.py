@@ -11,14 +11,20 @@ import pytest
 import jaxinit
 
 PUBLIC = {
-    "ConfigError", "Decision", "DrawStats", "draw_stats", "reset_draw_stats",
-    "HyperparameterError", "Initializer", "JaxinitError", "ModuleInfo",
-    "ParamSpec", "Policy", "PolicyError", "Rule", "SchemeInfo", "ShapeError", "Stats",
-    "TRUNCATED_STD_FACTOR", "UnknownNameError", "UnusedRuleWarning", "all_names", "apply",
-    "calculate_gain", "compute_fans", "describe", "diff", "explain", "get", "init",
-    "keras_fans", "load_config_file", "load_policy", "names", "path_key", "presets",
-    "register", "resolve", "save_policy", "torch_fans",
+    "diff", "explain", "init",
+    "Policy", "Rule", "load_config_file", "load_policy", "preset", "preset_names", "save_policy",
+    "all_names", "describe", "get", "names", "register", "unregister",
+    "TRUNCATED_STD_FACTOR", "calculate_gain", "compute_fans", "keras_fans", "path_key",
+    "torch_fans",
+    "Decision", "DiffRow", "DrawStats", "ExplainRow", "Explanation", "Initializer", "ModuleInfo",
+    "ParamSpec", "PolicyDiff", "Resolution", "SchemeInfo", "Stats",
+    "draw_stats", "reset_draw_stats",
+    "ConfigError", "HyperparameterError", "JaxinitError", "PolicyError", "ShapeError",
+    "UnknownNameError", "UnusedRuleWarning",
 }  # fmt: skip
+# Removed in 0.2: apply (jaxinit.init on a pytree), resolve (jaxinit.explain(...).resolution),
+# the jaxinit.presets module (jaxinit.preset(name), jaxinit.preset_names()).
+REMOVED = ("apply", "resolve", "presets")
 
 
 def test_public_surface_is_exactly_all():
@@ -26,10 +32,14 @@ def test_public_surface_is_exactly_all():
     for name in jaxinit.__all__:
         assert getattr(jaxinit, name) is not None
     assert not any(n.startswith("_") for n in jaxinit.__all__)
-    assert set(jaxinit.presets.__all__) == {
-        "flax_default", "get", "haiku_like", "names", "tf1_like", "tf_like", "torch_like",
-        "hf_bert", "hf_gpt2", "hf_llama", "hf_t5", "hf_vit", "timm_vit", "torchvision_resnet",
-    }  # fmt: skip
+    assert len(set(jaxinit.__all__)) == len(jaxinit.__all__)
+    for name in REMOVED:
+        assert not hasattr(jaxinit, name), name
+    assert jaxinit.preset_names()[:5] == [
+        "torch_like", "tf_like", "tf1_like", "flax_default", "haiku_like",
+    ]  # fmt: skip
+    for name in jaxinit.preset_names():
+        assert jaxinit.preset(name).name == name
 
 
 def test_errors_share_one_root():

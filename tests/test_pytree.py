@@ -1,4 +1,4 @@
-"""Plain pytrees (dicts, lists, dataclasses): paths only; `jaxinit.apply` changes only matched
+"""Plain pytrees (dicts, lists, dataclasses): paths only; `jaxinit.init` changes only matched
 leaves."""
 
 import dataclasses
@@ -30,7 +30,7 @@ def make():
 
 
 def test_paths_of_dicts_lists_and_dataclasses():
-    res = jaxinit.resolve(make(), policy=Policy([Rule(r".*", "zeros")]))
+    res = jaxinit.explain(make(), policy=Policy([Rule(r".*", "zeros")])).resolution
     assert sorted(d.spec.path for d in res.decisions) == [
         "enc/b",
         "enc/w",
@@ -46,7 +46,7 @@ def test_paths_of_dicts_lists_and_dataclasses():
 def test_apply_changes_only_matched_leaves():
     tree = make()
     p = Policy([Rule(r"layers/\d+/weight", "glorot_uniform"), Rule(r"enc/b", "zeros")])
-    out = jaxinit.apply(p, KEY, tree)
+    out = jaxinit.init(tree, KEY, policy=p)
     assert jax.tree_util.tree_structure(out) == jax.tree_util.tree_structure(tree)
     assert isinstance(out["layers"][0], Linear)
     for i in range(2):
@@ -60,21 +60,21 @@ def test_apply_changes_only_matched_leaves():
     np.testing.assert_array_equal(tree["enc"]["b"], 7.0)  # the input is not modified
 
 
-def test_init_on_a_pytree_is_apply_and_keeps_dtype():
+def test_init_on_a_pytree_is_deterministic_and_keeps_dtype():
     p = Policy([Rule(r".*", "normal_", {"std": 0.5})])
     a = jaxinit.init(make(), KEY, policy=p)
-    b = jaxinit.apply(p, KEY, make())
+    b = jaxinit.init(make(), KEY, policy=p)
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
         np.testing.assert_array_equal(x, y)
     assert a["scale"].dtype == jnp.bfloat16 and a["enc"]["w"].dtype == jnp.float32
-    with pytest.raises(jaxinit.JaxinitError, match=r"use jaxinit\.apply\(policy, key, tree\)"):
+    with pytest.raises(jaxinit.JaxinitError, match=r"pytree takes no example inputs"):
         jaxinit.init(make(), KEY, jnp.ones(3), policy=p)
 
 
 def test_strict_on_a_pytree_lists_every_unmatched_leaf():
     p = Policy([Rule(r".*weight", "glorot_uniform")], fallback="strict")
     with pytest.raises(jaxinit.PolicyError) as e:
-        jaxinit.apply(p, KEY, make())
+        jaxinit.init(make(), KEY, policy=p)
     for path in ("enc/w", "enc/b", "layers/0/bias", "layers/1/bias", "scale"):
         assert path in str(e.value)
     assert "layers/0/weight" not in str(e.value)

@@ -80,13 +80,13 @@ def test_module_syntax_by_name_or_flax_only():
     by_name = Policy([Rule(r".*/scale", "ones", module="RMSNorm")])
     flax_only = Policy([Rule(r".*/scale", "ones", module="flax:RMSNorm")], unused="ignore")
     nnx_only = Policy([Rule(r".*/scale", "ones", module="flax.nnx:RMSNorm")], unused="ignore")
-    r = jaxinit.resolve(Decoder(), X16, policy=by_name).by_path()
+    r = jaxinit.explain(Decoder(), X16, policy=by_name).resolution.by_path()
     assert r["params/final_norm/scale"].scheme == "ones"  # any class named RMSNorm
     assert r["params/sub_norm/scale"].scheme == "ones"  # base class name
-    r = jaxinit.resolve(Decoder(), X16, policy=flax_only).by_path()
+    r = jaxinit.explain(Decoder(), X16, policy=flax_only).resolution.by_path()
     assert not r["params/final_norm/scale"].covered
     assert r["params/sub_norm/scale"].scheme == "ones"
-    r = jaxinit.resolve(Decoder(), X16, policy=nnx_only).by_path()
+    r = jaxinit.explain(Decoder(), X16, policy=nnx_only).resolution.by_path()
     assert not r["params/sub_norm/scale"].covered  # a flax.linen class, not flax.nnx
     with pytest.raises(jaxinit.JaxinitError, match="namespace 'flx'.*flax:"):
         Rule(r".*", "zeros", module="flx:Dense")
@@ -207,13 +207,13 @@ def test_t5_query_scaling_kept_and_torch_like_differs(model_init):
 @pytest.mark.parametrize("how", ["policy", "rule", "config"])
 def test_override_explicit_initializers(how):
     if how == "policy":
-        policy = jaxinit.presets.torch_like().replace(explicit_init="override")
+        policy = jaxinit.preset("torch_like").replace(explicit_init="override")
     elif how == "rule":
-        policy = jaxinit.presets.torch_like().prepend(
+        policy = jaxinit.preset("torch_like").prepend(
             Rule(r".*/scale", "ones", module="flax:BatchNorm", explicit_init="override")
         )
     else:  # a JSON document, as a config file would give it
-        d = jaxinit.presets.torch_like().to_dict()
+        d = jaxinit.preset("torch_like").to_dict()
         d["explicit_init"] = "override"
         policy = jaxinit.Policy.from_json(json.dumps(d))
         assert policy.explicit_init == "override"
@@ -241,7 +241,7 @@ def test_lstm_cell_defaults_are_not_explicit_but_its_own_options_are():
     cell = nn.OptimizedLSTMCell(4, recurrent_kernel_init=nn.initializers.zeros_init())
     model = nn.RNN(cell)
     seq = jnp.ones((1, 3, 5))
-    res = jaxinit.resolve(model, seq, policy="tf_like").by_path()
+    res = jaxinit.explain(model, seq, policy="tf_like").resolution.by_path()
     for g in "ifgo":
         assert res[f"params/cell/h{g}/kernel"].explicit == "kernel_init"
         assert res[f"params/cell/i{g}/kernel"].covered  # cell's default kernel_init

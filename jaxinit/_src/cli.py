@@ -19,9 +19,16 @@ import argparse
 import importlib
 import os
 import sys
+from typing import Any
 
-from jaxinit._src import registry
-from jaxinit._src.errors import JaxinitError
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxinit._src import api, registry
+from jaxinit._src.config import load_policy
+from jaxinit._src.errors import JaxinitError, did_you_mean
+from jaxinit._src.plot import plot_policies
+from jaxinit._src.policy import Policy
 from jaxinit._src.report import table
 
 
@@ -30,7 +37,15 @@ class UsageError(Exception):
 
 
 def registry_table() -> str:
-    """The registry as an aligned text table: name, family, aliases, formula, source."""
+    """The registry as an aligned text table (what `python -m jaxinit list` prints).
+
+    Returns:
+      One row per canonical scheme: name, family, aliases, formula, source.
+
+    >>> from jaxinit._src import cli
+    >>> print(cli.registry_table().splitlines()[0].split())
+    ['name', 'family', 'aliases', 'formula', 'source']
+    """
     rows = []
     for n in registry.names():
         info = registry.describe(n)
@@ -39,6 +54,21 @@ def registry_table() -> str:
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
+    """The shape that `--input-shape` spells.
+
+    Args:
+      text: comma-separated non-negative integers.
+
+    Returns:
+      The shape as a tuple.
+
+    Raises:
+      UsageError: `text` is not such a list.
+
+    >>> from jaxinit._src import cli
+    >>> cli.parse_shape("1,8,8,1")
+    (1, 8, 8, 1)
+    """
     try:
         shape = tuple(int(p) for p in text.split(","))
     except ValueError:
@@ -54,10 +84,25 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32"):
-    """(model, example inputs tuple) from `MODULE:FACTORY`."""
-    import jax.numpy as jnp
+def load_model(
+    spec: str, input_shape: str | None, input_dtype: str = "float32"
+) -> tuple[Any, tuple[Any, ...]]:
+    """The model and example inputs that `--model` (and `--input-shape`) name.
 
+    Args:
+      spec: `MODULE:FACTORY`, a function (importable from the working directory) returning a
+        module or a `(module, *example_inputs)` tuple.
+      input_shape: `--input-shape`, which gives (or overrides) one zeros input; None keeps the
+        factory's inputs.
+      input_dtype: the dtype of that input.
+
+    Returns:
+      `(model, inputs)`, the inputs as zeros arrays of the factory's shapes and dtypes.
+
+    Raises:
+      UsageError: the module, the factory or the dtype does not exist, or a Linen module comes
+        without an example input.
+    """
     if ":" not in spec:
         raise UsageError(
             f"bad --model {spec!r}: expected MODULE:FACTORY, e.g. examples.digits.models:cnn."
@@ -74,13 +119,11 @@ def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32")
     factory = getattr(mod, fn_name, None)
     if factory is None or not callable(factory):
         names = [n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))]
-        from jaxinit._src.errors import did_you_mean
-
         raise UsageError(
             f"bad --model {spec!r}: module {mod_name!r} has no factory {fn_name!r}."
             f"{did_you_mean(fn_name, names)}"
         )
-    try:  # checked whether or not --input-shape is given (it used to pass silently)
+    try:  # checked whether or not --input-shape is given
         dtype = jnp.dtype(input_dtype)
     except TypeError:
         raise UsageError(
@@ -90,8 +133,6 @@ def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32")
     model, inputs = (out[0], tuple(out[1:])) if isinstance(out, tuple) else (out, ())
     if input_shape is not None:
         inputs = (jnp.zeros(parse_shape(input_shape), dtype),)
-    import flax.linen as nn
-
     if isinstance(model, nn.Module) and not inputs:
         raise UsageError(
             f"--model {spec!r} returned a Linen module without an example input: pass "
@@ -104,9 +145,16 @@ def load_model(spec: str, input_shape: str | None, input_dtype: str = "float32")
     return model, inputs
 
 
-def load_policy_arg(text: str):
-    from jaxinit._src.config import load_policy
+def load_policy_arg(text: str) -> Policy:
+    """The policy that one `--config` names: `jaxinit.load_policy(text)`.
 
+    Args:
+      text: a preset name, a `.py` config file (optionally `file.py:arg`), or a `.json` or
+        `.yaml` policy document.
+
+    Returns:
+      The `Policy`.
+    """
     return load_policy(text)
 
 
@@ -124,6 +172,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m jaxinit` (sub-commands list, explain, diff, plot).
+
+    Returns:
+      An `argparse.ArgumentParser` whose syntax errors print one line and exit with code 2.
+
+    >>> from jaxinit._src import cli
+    >>> args = cli.build_parser().parse_args(["explain", "--config", "torch_like",
+    ...                                       "--model", "examples.digits.models:cnn"])
+    >>> args.command, args.config, args.input_shape
+    ('explain', 'torch_like', None)
+    """
     parser = _Parser(
         prog="jaxinit",
         description="See and use jaxinit policies.",
@@ -149,7 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs one parsed command, printing its result.
 
+    Args:
+      args: what `build_parser().parse_args` returned.
+
+    Returns:
+      The exit code, 0.
+
+    Raises:
+      UsageError: a bad argument, or a model that rejects its example input.
+      JaxinitError: a policy that does not load or does not fit the model.
+    """
     if args.command == "list":
         print(registry_table())
         return 0
@@ -172,19 +242,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_on_model(args, policies, model, inputs) -> int:
-    from jaxinit._src import api
-
     if args.command == "explain":
         ex = api.explain(model, *inputs, policy=policies[0])
         print(ex.to_json() if args.json else ex)
         return 0
     if args.command == "diff":
-        d = api.diff(policies[0], policies[1], model, *inputs)
+        d = api.diff(model, *inputs, policies=tuple(policies))
         print(d.to_json() if args.json else d)
         return 0
     if args.command == "plot":
-        from jaxinit._src.plot import plot_policies
-
         path = plot_policies(model, inputs, policies, args.out, seed=args.seed)
         print(f"wrote {path}")
         return 0
@@ -192,6 +258,20 @@ def _run_on_model(args, policies, model, inputs) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `jaxinit` command.
+
+    Args:
+      argv: the arguments after the program name; None reads `sys.argv[1:]`.
+
+    Returns:
+      The exit code: 0, or 2 after printing one error line to stderr.
+
+    >>> from jaxinit._src import cli
+    >>> cli.main(["diff", "--config", "torch_like", "--config", "torch_like",
+    ...           "--model", "examples.digits.models:mlp"])
+    torch_like and torch_like agree on every parameter.
+    0
+    """
     parser = build_parser()
     args = parser.parse_args(argv)  # one line and exit 2 on bad syntax (_Parser.error)
     try:

@@ -703,8 +703,8 @@ def draw(
     Example:
         >>> import jax, jaxinit
         >>> from jaxinit._src import draw as draw_lib
-        >>> res = jaxinit.resolve({"w": jax.numpy.zeros((3, 2))},
-        ...                       policy=jaxinit.Policy([jaxinit.Rule("w", "uniform_")]))
+        >>> res = jaxinit.explain({"w": jax.numpy.zeros((3, 2))},
+        ...                       policy=jaxinit.Policy([jaxinit.Rule("w", "uniform_")])).resolution
         >>> out = draw_lib.draw(res.decisions, jax.random.key(0))
         >>> out["w"].shape
         (3, 2)

@@ -16,13 +16,32 @@ import jax
 import numpy as np
 from flax.traverse_util import flatten_dict
 
+from jaxinit._src import api
 from jaxinit._src.errors import JaxinitError
 
-MAX_PANELS = 12
+MAX_PANELS = 12  # panels per figure: the first 12 parameters of rank >= 2 with 16+ values
 
 
 def theoretical_density(std: float, bound: float, x: np.ndarray) -> np.ndarray | None:
-    """The density implied by (std, bound) for the families jaxinit schemes draw from."""
+    """The density implied by (std, bound) for the families jaxinit schemes draw from.
+
+    Uniform on [-b, b] when std = b/sqrt(3), the sum of two uniforms (triangular) when
+    std = b/sqrt(6), else a normal truncated at +-2 sigma = +-b; a normal when the bound is
+    infinite or None.
+
+    Args:
+      std: the theoretical standard deviation (an explain row's `std`).
+      bound: the support bound (an explain row's `bound`), or None/inf for unbounded.
+      x: the points to evaluate at.
+
+    Returns:
+      The density at `x`, or None when `std` is None or not positive (constants).
+
+    >>> import numpy as np
+    >>> from jaxinit._src.plot import theoretical_density
+    >>> theoretical_density(1 / np.sqrt(3), 1.0, np.array([0.0, 0.5, 2.0])).round(3).tolist()
+    [0.5, 0.5, 0.0]
+    """
     if std is None or std <= 0:
         return None
     if bound is None or math.isinf(bound):
@@ -44,7 +63,18 @@ def _unbox(x: Any) -> Any:
 def plot_policies(
     model: Any, inputs: Sequence[Any], policies: Sequence[Any], out: str, *, seed: int = 0
 ) -> str:
-    """Draws `model`'s parameters under each policy and writes one PNG to `out`."""
+    """Draws `model`'s parameters under each policy and writes one PNG to `out`.
+
+    Args:
+      model: a Linen module.
+      inputs: its example inputs.
+      policies: the policies to overlay (`Policy` objects or preset names).
+      out: the PNG path; its directory is created.
+      seed: the root key is `jax.random.key(seed)`.
+
+    Returns:
+      `out`.
+    """
     fig = policy_figure(model, inputs, policies, seed=seed)  # Checks that matplotlib is there.
     import matplotlib.pyplot as plt
 
@@ -55,7 +85,20 @@ def plot_policies(
 
 
 def policy_figure(model: Any, inputs: Sequence[Any], policies: Sequence[Any], *, seed: int = 0):
-    """The figure `plot_policies` saves (a pyplot figure: the caller closes it)."""
+    """The figure `plot_policies` saves: one panel per parameter, one histogram per policy.
+
+    Args:
+      model: a Linen module.
+      inputs: its example inputs.
+      policies: the policies to overlay (`Policy` objects or preset names).
+      seed: the root key is `jax.random.key(seed)`.
+
+    Returns:
+      A matplotlib figure (the caller closes it).
+
+    Raises:
+      JaxinitError: matplotlib is not installed, or the model has no parameter of rank >= 2.
+    """
     try:
         import matplotlib
 
@@ -63,8 +106,6 @@ def policy_figure(model: Any, inputs: Sequence[Any], policies: Sequence[Any], *,
         import matplotlib.pyplot as plt
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise JaxinitError("plot needs matplotlib: pip install 'jaxinit[examples]'.") from e
-    from jaxinit._src import api
-
     key = jax.random.key(seed)
     drawn, rows = [], []
     for p in policies:

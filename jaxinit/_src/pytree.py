@@ -38,7 +38,7 @@ def walk(tree):
             # A non-array leaf (a Python float, a string) is named, with what to do about it.
             raise ShapeError(
                 f"pytree leaf {path!r} is a {type(leaf).__name__} ({leaf!r}), not an array; "
-                "jaxinit.apply needs leaves with .shape and .dtype (jax or numpy arrays, "
+                "jaxinit.init needs leaves with .shape and .dtype (jax or numpy arrays, "
                 "jax.ShapeDtypeStruct). Filter other leaves out of the tree first."
             )
         if is_key_array(leaf):

@@ -141,6 +141,18 @@ def register(
     return deco
 
 
+def unregister(name: str) -> None:
+    """Removes the scheme `name` (canonical name or alias) and all its aliases.
+
+    A minimal stand-in for H1's registry.unregister, to be dropped at the merge.
+    """
+    info = describe(name)
+    for a in info.aliases:
+        _ALIASES.pop(a, None)
+    _ELSEWHERE.pop(info.name, None)
+    del _SCHEMES[info.name]
+
+
 def canonical_name(name: str) -> str:
     """The canonical scheme name for `name` or one of its aliases; raises if unknown."""
     if not isinstance(name, str):

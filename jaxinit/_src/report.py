@@ -230,6 +230,8 @@ class Explanation:
     policy: str | None
     rows: list[ExplainRow]
     unused_rules: list[str]
+    # The decisions the rows come from (what `Policy.resolve` returned); not exported by to_dict.
+    resolution: Resolution | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:
         headers = [

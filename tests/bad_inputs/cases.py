@@ -55,7 +55,7 @@ def call(name: str, shape: Any, dtype: Any = None, **hp: Any) -> Callable[[], An
 
 
 def apply(rules: list, tree: Any, **policy_kw: Any) -> Callable[[], Any]:
-    return lambda: jaxinit.apply(jaxinit.Policy(rules, **policy_kw), K, tree)
+    return lambda: jaxinit.init(tree, K, policy=jaxinit.Policy(rules, **policy_kw))
 
 
 R = jaxinit.Rule
@@ -1034,10 +1034,10 @@ case(
 )
 case(
     "policy_missing",
-    lambda: jaxinit.apply(None, K, TREE),
+    lambda: jaxinit.init(TREE, K, policy=None),
     jaxinit.JaxinitError,
     "a policy is required",
-    "load_policy('torch_like')",
+    "jaxinit.preset('torch_like'",
 )
 
 
@@ -1082,7 +1082,7 @@ case(
 # Keys: an int seed or a batch of keys is the usual slip; JAX alone would fail inside fold_in.
 case(
     "key_int_seed",
-    lambda: jaxinit.apply("torch_like", 0, TREE),
+    lambda: jaxinit.init(TREE, 0, policy="torch_like"),
     jaxinit.JaxinitError,
     "key: expected one PRNG key, got int 0",
     "jax.random.key(seed)",
@@ -1104,7 +1104,7 @@ case(
 )
 case(
     "key_float_array",
-    lambda: jaxinit.apply("torch_like", jnp.zeros(2), TREE),
+    lambda: jaxinit.init(TREE, jnp.zeros(2), policy="torch_like"),
     jaxinit.JaxinitError,
     "got an array of dtype float32 and shape (2,)",
 )
@@ -1415,7 +1415,7 @@ case(
 )
 case(
     "preset_typo_in_init",
-    lambda: jaxinit.apply("flax_defualt", K, TREE),
+    lambda: jaxinit.init(TREE, K, policy="flax_defualt"),
     UN,
     "'flax_defualt'",
     "Did you mean 'flax_default'",

@@ -157,7 +157,7 @@ def test_pytree_not_mutated_by_failed_apply(i):
     reference = copy.deepcopy(tree)
     leaves = jax.tree_util.tree_leaves(tree)
     with pytest.raises(jaxinit.JaxinitError):
-        jaxinit.apply(TREE_FAILURES[i], K, tree)
+        jaxinit.init(tree, K, policy=TREE_FAILURES[i])
     _assert_same_tree(tree, reference)
     assert all(x is y for x, y in zip(jax.tree_util.tree_leaves(tree), leaves))
 
@@ -166,7 +166,7 @@ def test_pytree_not_mutated_by_successful_apply():
     tree = _tree()
     reference = copy.deepcopy(tree)
     policy = jaxinit.Policy([R(r".*kernel", "normal_"), R(r".*bias", "zeros")])
-    new = jaxinit.apply(policy, K, tree)
+    new = jaxinit.init(tree, K, policy=policy)
     _assert_same_tree(tree, reference)
     assert not np.array_equal(new["params"]["dense"]["kernel"], tree["params"]["dense"]["kernel"])
     assert new["step"] is tree["step"]  # uncovered leaves are passed through
@@ -188,10 +188,10 @@ def test_linen_variables_not_mutated(i):
     if i == 1:  # no integer leaf in these variables: fail on the LayerNorm's rank-1 scale
         policy = jaxinit.Policy([R(r".*kernel", "normal_"), R(r".*scale", "glorot_uniform")])
     with pytest.raises(jaxinit.JaxinitError):
-        jaxinit.apply(policy, K, variables)
+        jaxinit.init(variables, K, policy=policy)
     _assert_same_tree(jax.tree_util.tree_map(np.asarray, variables), reference)
     # ... and a successful apply returns a new dict and leaves the old one alone.
-    new = jaxinit.apply(jaxinit.Policy([R(r".*kernel", "normal_")]), K, variables)
+    new = jaxinit.init(variables, K, policy=jaxinit.Policy([R(r".*kernel", "normal_")]))
     _assert_same_tree(jax.tree_util.tree_map(np.asarray, variables), reference)
     assert new is not variables
     assert not np.array_equal(

@@ -168,7 +168,7 @@ def engine_cases():
 def engine_digest(name, hp, shape, dtype, key) -> str | None:
     policy = jaxinit.Policy([jaxinit.Rule("w", RENAMED.get(name, name), hp)])
     try:
-        out = jaxinit.apply(policy, key, {"w": jnp.zeros(shape, dtype)})
+        out = jaxinit.init({"w": jnp.zeros(shape, dtype)}, key, policy=policy)
     except jaxinit.JaxinitError:
         return None
     return digest(out["w"])
@@ -203,7 +203,7 @@ def record(labels: dict | None = None) -> dict:
     tree = {"dense": {"kernel": jnp.zeros((33, 17)), "bias": jnp.zeros((17,))}}
     out["pytree"] = {
         k: digest(v)
-        for k, v in flatten_dict(jaxinit.apply(PYTREE_POLICY(), key, tree), sep="/").items()
+        for k, v in flatten_dict(jaxinit.init(tree, key, policy=PYTREE_POLICY()), sep="/").items()
     }
     # Under an outer jax.jit (the key is a tracer: every program is inlined).
     jitted = jax.jit(lambda k: jaxinit.init(model, k, *args, policy="torch_like"))

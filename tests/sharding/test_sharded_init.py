@@ -87,9 +87,9 @@ SCRIPT = textwrap.dedent(
         abstract = nnx.eval_shape(linear)
         jaxinit.init(abstract, key, policy="torch_like")
     w = jax.device_put(jnp.ones((8, 16)), NamedSharding(mesh, P("model", None)))
-    tree = jaxinit.apply(jaxinit.Policy([jaxinit.Rule("w", "glorot_uniform")]), key, {"w": w})
-    ref = jaxinit.apply(jaxinit.Policy([jaxinit.Rule("w", "glorot_uniform")]), key,
-                        {"w": jnp.ones((8, 16))})
+    glorot = jaxinit.Policy([jaxinit.Rule("w", "glorot_uniform")])
+    tree = jaxinit.init({"w": w}, key, policy=glorot)
+    ref = jaxinit.init({"w": jnp.ones((8, 16))}, key, policy=glorot)
     out["nnx"] = {
         "before": before,
         "eager": str(eager.kernel.get_value().sharding.spec),

@@ -197,7 +197,7 @@ def bounds(model, policy) -> dict[str, float | None]:
     import jaxinit
 
     out = {}
-    for d in jaxinit.resolve(model, policy=policy).decisions:
+    for d in jaxinit.explain(model, policy=policy).resolution.decisions:
         if not d.covered:
             out[d.spec.path] = None
             continue
@@ -211,7 +211,11 @@ def uncovered(model, policy) -> list[str]:
     """Parameters the policy leaves to their module, as explain shows them."""
     import jaxinit
 
-    return [d.spec.path for d in jaxinit.resolve(model, policy=policy).decisions if not d.covered]
+    return [
+        d.spec.path
+        for d in jaxinit.explain(model, policy=policy).resolution.decisions
+        if not d.covered
+    ]
 
 
 def keys(seed: int, n: int):

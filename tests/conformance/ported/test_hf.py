@@ -51,7 +51,7 @@ def _errors(build, policy, seed: int, n: int = K):
     assert _twin.uncovered(model, policy) == [], "every parameter needs a named rule"
     report = jaxinit.explain(model, policy=policy)
     assert "rule" in str(report)
-    res = jaxinit.resolve(model, policy=policy)
+    res = jaxinit.explain(model, policy=policy).resolution
     rules = {d.spec.path: d.rule.name for d in res.decisions}
     assert all(rules.values()), rules
     mine = _twin.ours(model, policy, _twin.keys(seed, n))
@@ -93,7 +93,7 @@ def test_hf_bert(hidden, layers, pad, rng, cls):
         pad_token_id=pad,
         initializer_range=rng,
     )
-    policy = jaxinit.presets.hf_bert(initializer_range=rng, pad_token_id=pad)
+    policy = jaxinit.preset("hf_bert", initializer_range=rng, pad_token_id=pad)
     rules = _check(lambda: getattr(transformers, cls)(cfg), policy, seed=10 + layers)
     pre = "params/bert/" if cls == "BertForMaskedLM" else "params/"
     assert rules[pre + "embeddings/word_embeddings/embedding"].startswith("embedding with padding")
@@ -103,11 +103,11 @@ def test_hf_bert(hidden, layers, pad, rng, cls):
 
 
 def test_hf_bert_loads_by_name_and_config_file():
-    assert jaxinit.load_policy("hf_bert") == jaxinit.presets.hf_bert()
+    assert jaxinit.load_policy("hf_bert") == jaxinit.preset("hf_bert")
     p = jaxinit.load_policy("configs/hf_bert.py:initializer_range=0.05,pad_token_id=1")
-    assert p == jaxinit.presets.hf_bert(initializer_range=0.05, pad_token_id=1)
+    assert p == jaxinit.preset("hf_bert", initializer_range=0.05, pad_token_id=1)
     p = jaxinit.load_policy("configs/hf_bert.py:pad_token_id=None")
-    assert p == jaxinit.presets.hf_bert(pad_token_id=None)
+    assert p == jaxinit.preset("hf_bert", pad_token_id=None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_hf_gpt2(embd, n_layer):
         bos_token_id=0,
         eos_token_id=0,
     )
-    policy = jaxinit.presets.hf_gpt2(n_layer=n_layer)
+    policy = jaxinit.preset("hf_gpt2", n_layer=n_layer)
     rules = _check(lambda: transformers.GPT2LMHeadModel(cfg), policy, seed=20 + n_layer)
     res_rule = "residual projection (c_proj): range / sqrt(2 n_layer)"
     assert rules["params/transformer/h_0/attn/c_proj/kernel"] == res_rule
@@ -135,12 +135,12 @@ def test_hf_gpt2(embd, n_layer):
 
 def test_hf_gpt2_depth_rule_is_what_gpt2_draws():
     """The residual std differs from the others by 1/sqrt(2 n_layer), here 1/sqrt(12)."""
-    p = jaxinit.presets.hf_gpt2(n_layer=6, initializer_range=0.03)
+    p = jaxinit.preset("hf_gpt2", n_layer=6, initializer_range=0.03)
     assert math.isclose(p.rules[0].hyperparameters["std"], 0.03 / math.sqrt(12))
-    renamed = jaxinit.presets.hf_gpt2(n_layer=6, residual="out_proj|fc_out")
+    renamed = jaxinit.preset("hf_gpt2", n_layer=6, residual="out_proj|fc_out")
     assert renamed.rules[0].pattern.endswith("(?:out_proj|fc_out)/kernel")
     with pytest.raises(jaxinit.JaxinitError, match="n_layer=0"):
-        jaxinit.presets.hf_gpt2(n_layer=0)
+        jaxinit.preset("hf_gpt2", n_layer=0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def test_hf_llama(hidden, layers, pad):
         pad_token_id=pad,
         tie_word_embeddings=False,
     )
-    policy = jaxinit.presets.hf_llama(pad_token_id=pad)
+    policy = jaxinit.preset("hf_llama", pad_token_id=pad)
     rules = _check(lambda: transformers.LlamaForCausalLM(cfg), policy, seed=30 + layers)
     assert rules["params/model/layers_0/input_layernorm/scale"] == "norm scale"
     assert rules["params/lm_head/kernel"] == "linear/conv kernel"
@@ -180,7 +180,7 @@ def test_hf_vit(hidden, layers, rng):
         patch_size=4,
         initializer_range=rng,
     )
-    policy = jaxinit.presets.hf_vit(initializer_range=rng)
+    policy = jaxinit.preset("hf_vit", initializer_range=rng)
     rules = _check(lambda: transformers.ViTModel(cfg), policy, seed=40 + layers, n=4)
     assert rules["params/embeddings/cls_token"] == "cls token, position embeddings (self.param)"
     assert rules["params/embeddings/patch_embeddings/projection/kernel"] == "linear/conv kernel"
@@ -207,8 +207,8 @@ def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor, ff):
         initializer_factor=factor,
         feed_forward_proj=ff,
     )
-    policy = jaxinit.presets.hf_t5(
-        d_model=d_model, d_kv=d_kv, num_heads=heads, d_ff=d_ff, factor=factor
+    policy = jaxinit.preset(
+        "hf_t5", d_model=d_model, d_kv=d_kv, num_heads=heads, d_ff=d_ff, factor=factor
     )
     rules = _check(lambda: transformers.T5Model(cfg), policy, seed=50 + layers, n=4)
     att = "params/encoder/block_0/layer_0/SelfAttention"
@@ -220,13 +220,15 @@ def test_hf_t5(d_model, d_kv, heads, d_ff, layers, factor, ff):
 
 
 def test_hf_configs_load():
-    assert jaxinit.load_policy("configs/hf_gpt2.py:n_layer=6") == jaxinit.presets.hf_gpt2(6)
-    assert jaxinit.load_policy("configs/hf_llama.py") == jaxinit.presets.hf_llama()
+    assert jaxinit.load_policy("configs/hf_gpt2.py:n_layer=6") == jaxinit.preset(
+        "hf_gpt2", n_layer=6
+    )
+    assert jaxinit.load_policy("configs/hf_llama.py") == jaxinit.preset("hf_llama")
     assert jaxinit.load_policy("configs/hf_vit.py:initializer_range=0.1") == (
-        jaxinit.presets.hf_vit(0.1)
+        jaxinit.preset("hf_vit", initializer_range=0.1)
     )
     got = jaxinit.load_policy("configs/hf_t5.py:d_model=64,d_kv=16,num_heads=4,d_ff=128")
-    assert got == jaxinit.presets.hf_t5(d_model=64, d_kv=16, num_heads=4, d_ff=128)
+    assert got == jaxinit.preset("hf_t5", d_model=64, d_kv=16, num_heads=4, d_ff=128)
     with pytest.raises(jaxinit.JaxinitError, match="d_modle"):
         jaxinit.load_policy("configs/hf_t5.py:d_modle=64")
 
@@ -255,7 +257,7 @@ def test_the_comparison_catches_a_wrong_preset():
         eos_token_id=0,
     )
     errs, _, _ = _errors(
-        lambda: transformers.GPT2LMHeadModel(gpt), jaxinit.presets.hf_gpt2(n_layer=8), seed=1
+        lambda: transformers.GPT2LMHeadModel(gpt), jaxinit.preset("hf_gpt2", n_layer=8), seed=1
     )
     assert errs and all("c_proj/kernel" in e for e in errs), errs
     bert = transformers.BertConfig(
@@ -267,6 +269,6 @@ def test_the_comparison_catches_a_wrong_preset():
         max_position_embeddings=40,
     )
     errs, _, _ = _errors(
-        lambda: transformers.BertModel(bert), jaxinit.presets.hf_bert(pad_token_id=None), seed=2
+        lambda: transformers.BertModel(bert), jaxinit.preset("hf_bert", pad_token_id=None), seed=2
     )
     assert len(errs) == 1 and "zero rows [0]" in errs[0], errs

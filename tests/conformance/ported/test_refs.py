@@ -40,7 +40,7 @@ def _errors(name: str, policy, seed: int = 0):
     ref = REFS["models"][name]
     model = _twin.twin(ref["tree"])
     assert _twin.uncovered(model, policy) == [], "every parameter needs a named rule"
-    res = jaxinit.resolve(model, policy=policy)
+    res = jaxinit.explain(model, policy=policy).resolution
     rules = {d.spec.path: d.rule.name for d in res.decisions}
     assert all(rules.values()), rules
     mine = _twin.ours(model, policy, _twin.keys(seed, ref["draws"]))
@@ -72,7 +72,7 @@ def _errors(name: str, policy, seed: int = 0):
 
 @pytest.mark.parametrize("name", ["timm_vit_48x2", "timm_vit_64x4_reg2"])
 def test_timm_vit(name):
-    errs, rules = _errors(name, jaxinit.presets.timm_vit(), seed=3)
+    errs, rules = _errors(name, jaxinit.preset("timm_vit"), seed=3)
     assert not errs, "\n".join(errs)
     assert rules["params/cls_token"] == "cls/reg token N(0, 1e-6)"
     assert rules["params/pos_embed"] == "pos_embed"
@@ -89,7 +89,7 @@ def test_timm_vit(name):
     ],
 )
 def test_torchvision_resnet(name, zero):
-    errs, rules = _errors(name, jaxinit.presets.torchvision_resnet(zero_init_residual=zero))
+    errs, rules = _errors(name, jaxinit.preset("torchvision_resnet", zero_init_residual=zero))
     assert not errs, "\n".join(errs)
     block = "layer1_0/bn3" if name.startswith("resnet50") else "layer1_0/bn2"
     kind = "Bottleneck" if name.startswith("resnet50") else "BasicBlock"
@@ -108,10 +108,10 @@ def test_resnet_without_zero_init_residual_resolves_like_torchvision(name, last,
     there, ones where the recorded reference has ones, zeros where it has zeros."""
     ref = REFS["models"][name]
     model = _twin.twin(ref["tree"])
-    plain = jaxinit.resolve(model, policy=jaxinit.presets.torchvision_resnet()).by_path()
-    zero = jaxinit.resolve(
-        model, policy=jaxinit.presets.torchvision_resnet(zero_init_residual=True)
-    ).by_path()
+    plain = jaxinit.explain(model, policy=jaxinit.preset("torchvision_resnet")).resolution.by_path()
+    zero = jaxinit.explain(
+        model, policy=jaxinit.preset("torchvision_resnet", zero_init_residual=True)
+    ).resolution.by_path()
     differ = sorted(p for p in plain if plain[p].scheme != zero[p].scheme)
     bn3 = sorted(p for p in plain if p.startswith("params/layer") and p.endswith(last + "/scale"))
     assert differ == bn3 and len(bn3) == blocks
@@ -127,7 +127,7 @@ def test_the_comparison_catches_a_wrong_preset():
     """hf_vit on timm's ViT: its cls token N(0, .02) is not timm's N(0, 1e-6), its patch conv
     N(0, .02) not torch's uniform; the Linears (normal vs trunc_normal at std .02: the same
     distribution) pass."""
-    wrong = jaxinit.presets.hf_vit(tokens="cls_token|pos_embed")  # its roles, timm's names
+    wrong = jaxinit.preset("hf_vit", tokens="cls_token|pos_embed")  # its roles, timm's names
     errs, _ = _errors("timm_vit_48x2", wrong, seed=3)
     assert any(e.startswith("params/cls_token: std") for e in errs), errs
     assert any(e.startswith("params/patch_embed/proj/kernel") for e in errs), errs
@@ -145,7 +145,7 @@ def test_refs_record_what_the_presets_say():
 
 def test_torchvision_config_files():
     p = jaxinit.load_policy("configs/torchvision_resnet.py:zero_init_residual=True")
-    assert p == jaxinit.presets.torchvision_resnet(zero_init_residual=True)
-    assert jaxinit.load_policy("configs/timm_vit.py") == jaxinit.presets.timm_vit()
+    assert p == jaxinit.preset("torchvision_resnet", zero_init_residual=True)
+    assert jaxinit.load_policy("configs/timm_vit.py") == jaxinit.preset("timm_vit")
     with pytest.raises(jaxinit.JaxinitError, match="zero_init_residual='yes'"):
-        jaxinit.presets.torchvision_resnet(zero_init_residual="yes")
+        jaxinit.preset("torchvision_resnet", zero_init_residual="yes")

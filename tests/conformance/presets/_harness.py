@@ -111,13 +111,15 @@ def _check_all_covered(decisions) -> None:
 
 
 def linen_draws(model, inputs: tuple, policy, n: int, seed: int) -> Ours:
-    res = jaxinit.resolve(model, *inputs, policy=policy)
+    res = jaxinit.explain(model, *inputs, policy=policy).resolution
     _check_all_covered(res.decisions)
     return Ours(_batched(res.decisions, n, seed), res.by_path())
 
 
 def nnx_draws(factory: Callable[[], nnx.Module], policy, n: int, seed: int) -> Ours:
-    res = jaxinit.resolve(nnx.eval_shape(factory), policy=policy)  # abstract: nothing drawn
+    res = jaxinit.explain(
+        nnx.eval_shape(factory), policy=policy
+    ).resolution  # abstract: nothing drawn
     _check_all_covered(res.decisions)
     return Ours(_batched(res.decisions, n, seed), res.by_path())
 

@@ -76,7 +76,7 @@ def torch_mha(e, heads, n):
 @pytest.mark.parametrize("e,heads", TORCH_SIZES)
 def test_mha_torch_like(table, api, e, heads):
     n = draws_needed([e * e])
-    ours = _ours(api, e, heads, e, jaxinit.presets.torch_like(), n)
+    ours = _ours(api, e, heads, e, jaxinit.preset("torch_like"), n)
     theirs = torch_mha(e, heads, n)
     w = dict(layer="MultiHeadAttention", size=f"E={e} H={heads}", preset="torch_like", api=api)
     for p in PROJ:
@@ -131,14 +131,14 @@ def test_cross_attention_torch_like(table, api):
     if api == "linen":
         m = nn.MultiHeadDotProductAttention(num_heads=heads, qkv_features=e)
         ours = linen_draws(
-            m, (jnp.ones((1, 3, e)), jnp.ones((1, 5, kdim))), jaxinit.presets.torch_like(), n, 9
+            m, (jnp.ones((1, 3, e)), jnp.ones((1, 5, kdim))), jaxinit.preset("torch_like"), n, 9
         )
     else:
         ours = nnx_draws(
             lambda: nnx.MultiHeadAttention(
                 heads, e, e, in_kv_features=kdim, decode=False, rngs=nnx.Rngs(0)
             ),
-            jaxinit.presets.torch_like(),
+            jaxinit.preset("torch_like"),
             n,
             9,
         )
@@ -179,7 +179,7 @@ def keras_mha(e, heads, hd, n):
 @pytest.mark.parametrize("e,heads,hd", KERAS_SIZES)
 def test_mha_tf_like(table, api, e, heads, hd):
     n = draws_needed([e * heads * hd])
-    ours = _ours(api, e, heads, heads * hd, jaxinit.presets.tf_like(), n)
+    ours = _ours(api, e, heads, heads * hd, jaxinit.preset("tf_like"), n)
     theirs = keras_mha(e, heads, hd, n)
     w = dict(layer="MultiHeadAttention", size=f"E={e} H={heads} D={hd}", preset="tf_like", api=api)
     for p in PROJ + ("out",):
@@ -205,7 +205,7 @@ def test_mha_tf_like_rank3_formula(table, api, e, heads, hd):
     No old Keras is installed, so this compares with the formula (one-sample KS against
     the exact uniform) rather than with the library."""
     n = draws_needed([e * heads * hd])
-    ours = _ours(api, e, heads, heads * hd, jaxinit.presets.tf_like(attention_fans="rank3"), n)
+    ours = _ours(api, e, heads, heads * hd, jaxinit.preset("tf_like", attention_fans="rank3"), n)
     limits = {p: math.sqrt(6 / (e * (heads + hd))) for p in PROJ}
     limits["out"] = math.sqrt(6 / (heads * (hd + e)))
     for p, lim in limits.items():

@@ -96,7 +96,7 @@ def _ours(api, name, policy, n):
 def test_conv_torch_like(table, api, name):
     cin, cout, k, g = CONVS[name]
     n = draws_needed([cout])
-    ours = _ours(api, name, jaxinit.presets.torch_like(), n)
+    ours = _ours(api, name, jaxinit.preset("torch_like"), n)
     theirs = torch_conv(name, n)
     assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:]
     fan_in = cin // g * _rf(k)  # torch: size(1) * rf = (in/groups) * rf
@@ -119,7 +119,7 @@ def test_conv_torch_like(table, api, name):
 def test_conv_tf_like(table, api, name):
     cin, cout, k, g = CONVS[name]
     n = draws_needed([cin // g * cout * _rf(k)])
-    ours = _ours(api, name, jaxinit.presets.tf_like(), n)
+    ours = _ours(api, name, jaxinit.preset("tf_like"), n)
     theirs = keras_conv(name, n)
     assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:]
     if g > 1 and g == cin:  # Keras DepthwiseConv2D: kernel (*k, in, m)
@@ -185,7 +185,7 @@ def keras_convt(name: str, n: int):
 def test_conv_transpose_torch_like(table, api, name):
     cin, cout, k = CONVT[name]
     n = draws_needed([cout])
-    ours = _ours_t(api, name, jaxinit.presets.torch_like(), n)
+    ours = _ours_t(api, name, jaxinit.preset("torch_like"), n)
     theirs = torch_convt(name, n)
     fan_in = cout * _rf(k)
     w = dict(layer="ConvTranspose", size=name, preset="torch_like", api=api)
@@ -208,7 +208,7 @@ def test_conv_transpose_transpose_kernel_torch_like(table, api):
     name = "convT2d 8->16 k3x3"
     cin, cout, k = CONVT[name]
     n = draws_needed([cout])
-    policy = jaxinit.presets.torch_like()
+    policy = jaxinit.preset("torch_like")
     if api == "linen":
         m = nn.ConvTranspose(cout, k, transpose_kernel=True)
         ours = linen_draws(m, (jnp.ones((1, 7, 7, cin)),), policy, n, 4)
@@ -241,7 +241,7 @@ def test_conv_transpose_transpose_kernel_torch_like(table, api):
 def test_conv_transpose_tf_like(table, api, name):
     cin, cout, k = CONVT[name]
     n = draws_needed([cin * cout * _rf(k)])
-    ours = _ours_t(api, name, jaxinit.presets.tf_like(), n)
+    ours = _ours_t(api, name, jaxinit.preset("tf_like"), n)
     theirs = keras_convt(name, n)
     w = dict(layer="ConvTranspose", size=name, preset="tf_like", api=api)
     compare(

@@ -60,7 +60,7 @@ def _ours(api, fin, fout, policy, n, seed=0):
 @pytest.mark.parametrize("fin,fout", DENSE_SIZES)
 def test_dense_torch_like(table, api, fin, fout):
     n = draws_needed([fout])
-    ours = _ours(api, fin, fout, jaxinit.presets.torch_like(), n)
+    ours = _ours(api, fin, fout, jaxinit.preset("torch_like"), n)
     theirs = torch_linear(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="torch_like", api=api)
     b = 1 / math.sqrt(fin)  # kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in
@@ -80,7 +80,7 @@ def test_dense_torch_like(table, api, fin, fout):
 @pytest.mark.parametrize("fin,fout", DENSE_SIZES)
 def test_dense_tf_like(table, api, fin, fout):
     n = draws_needed([fin * fout])
-    ours = _ours(api, fin, fout, jaxinit.presets.tf_like(), n)
+    ours = _ours(api, fin, fout, jaxinit.preset("tf_like"), n)
     theirs = keras_dense(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="tf_like", api=api)
     compare(
@@ -99,7 +99,7 @@ def test_negative_control_flax_default_is_not_torch(table):
     """The comparison is decisive: Flax's own lecun_normal Dense is rejected against torch."""
     fin, fout = DENSE_SIZES[1]
     n = draws_needed([fout])
-    ours = _ours("linen", fin, fout, jaxinit.presets.flax_default(), n)
+    ours = _ours("linen", fin, fout, jaxinit.preset("flax_default"), n)
     theirs = torch_linear(fin, fout, n)
     a, b = ours["params/kernel"].ravel(), theirs["kernel"].ravel()
     p = float(scipy.stats.ks_2samp(a, b).pvalue)
@@ -146,7 +146,7 @@ def _scanned(policy, n):
 
 def test_scanned_dense_stack_torch_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D])
-    ours = _scanned(jaxinit.presets.torch_like(), n)
+    ours = _scanned(jaxinit.preset("torch_like"), n)
     theirs = torch_linear(SCAN_D, SCAN_D, draws_needed([SCAN_D]))
     w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
     w["preset"] = "torch_like"
@@ -166,7 +166,7 @@ def test_scanned_dense_stack_torch_like(table):
 
 def test_scanned_dense_stack_tf_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D * SCAN_D])
-    ours = _scanned(jaxinit.presets.tf_like(), n)
+    ours = _scanned(jaxinit.preset("tf_like"), n)
     theirs = keras_dense(SCAN_D, SCAN_D, draws_needed([SCAN_D * SCAN_D]))
     w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
     w["preset"] = "tf_like"
@@ -214,7 +214,7 @@ def test_dense_general_torch_like(table, api, name):
     shape, _, fin, fout, _, _ = GENERAL[name]
     ni, no = _prod(fin), _prod(fout)
     n = draws_needed([no])
-    ours = _general_ours(api, name, jaxinit.presets.torch_like(), n)
+    ours = _general_ours(api, name, jaxinit.preset("torch_like"), n)
     ref = torch_linear(ni, no, n)
     kshape = ours["params/kernel"].shape[1:]
     theirs = {
@@ -255,7 +255,7 @@ def test_dense_general_tf_like(table, api, name):
     shape, _, fin, fout, eq, _ = GENERAL[name]
     ni, no = _prod(fin), _prod(fout)
     n = draws_needed([ni * no])
-    ours = _general_ours(api, name, jaxinit.presets.tf_like(), n)
+    ours = _general_ours(api, name, jaxinit.preset("tf_like"), n)
     theirs = keras_einsum(name, n)
     assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:]
     w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="tf_like", api=api)
@@ -308,7 +308,7 @@ def keras_einsum_dense(eq: str, n: int):
 def test_einsum_tf_like_and_torch_like(table, api, eq):
     _, kshape, _, fi, fo = EINSUM[eq]
     n = draws_needed([fi * fo])
-    ours = _einsum_ours(api, eq, jaxinit.presets.tf_like(), n)
+    ours = _einsum_ours(api, eq, jaxinit.preset("tf_like"), n)
     theirs = keras_einsum_dense(eq, n)
     assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:] == kshape
     w = dict(layer="Einsum", size=eq, preset="tf_like", api=api)
@@ -322,7 +322,7 @@ def test_einsum_tf_like_and_torch_like(table, api, eq):
         bound_ours=ours.bound("params/kernel"),
         note=f"vs Keras EinsumDense, fans ({fi}, {fo})",
     )
-    ours = _einsum_ours(api, eq, jaxinit.presets.torch_like(), n)
+    ours = _einsum_ours(api, eq, jaxinit.preset("torch_like"), n)
     theirs = torch_linear(fi, fo, draws_needed([fo]))
     w = dict(layer="Einsum", size=eq, preset="torch_like", api=api)
     compare(

@@ -43,7 +43,7 @@ def torch_embedding(num, feat, n, padding_idx=None):
 @pytest.mark.parametrize("num,feat", SIZES)
 def test_embed_torch_like(table, api, num, feat):
     n = draws_needed([num * feat])
-    ours = _ours(api, num, feat, jaxinit.presets.torch_like(), n)
+    ours = _ours(api, num, feat, jaxinit.preset("torch_like"), n)
     theirs = torch_embedding(num, feat, n)["weight"]
     w = dict(layer="Embed", size=f"{num}x{feat}", preset="torch_like", api=api)
     compare(
@@ -63,7 +63,7 @@ def test_embed_padding_idx_torch_like(table, num, feat, padding_idx):
     """Flax Embed has no padding_idx: the scheme `torch_embedding(padding_idx=...)`, put in
     front of the preset, against nn.Embedding(padding_idx=...)."""
     n = draws_needed([(num - 1) * feat])
-    policy = jaxinit.presets.torch_like().prepend(
+    policy = jaxinit.preset("torch_like").prepend(
         jaxinit.Rule(
             r"(?:.*/)?embedding",
             "torch_embedding",
@@ -109,7 +109,7 @@ def keras_embedding(num, feat, n):
 @pytest.mark.parametrize("num,feat", SIZES)
 def test_embed_tf_like(table, api, num, feat):
     n = draws_needed([num * feat])
-    ours = _ours(api, num, feat, jaxinit.presets.tf_like(), n)
+    ours = _ours(api, num, feat, jaxinit.preset("tf_like"), n)
     theirs = keras_embedding(num, feat, n)["embeddings"]
     w = dict(layer="Embed", size=f"{num}x{feat}", preset="tf_like", api=api)
     compare(

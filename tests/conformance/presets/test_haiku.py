@@ -32,7 +32,7 @@ def haiku_draws(fn, x, n, seed):
 
 def _cell(cell, fin, n):
     carry = cell.initialize_carry(jax.random.key(0), (1, fin))
-    return linen_draws(cell, (carry, jnp.ones((1, fin))), jaxinit.presets.haiku_like(), n, 21)
+    return linen_draws(cell, (carry, jnp.ones((1, fin))), jaxinit.preset("haiku_like"), n, 21)
 
 
 def _pool(ours, names):
@@ -146,7 +146,7 @@ def test_haiku_linear_conv_embed(table):
 
     ids = jnp.zeros((1,), jnp.int32)
     n = draws_needed([3 * 3 * 10])  # the depthwise kernel is the smallest
-    ours = linen_draws(Net(), (x, ids), jaxinit.presets.haiku_like(), n, 22)
+    ours = linen_draws(Net(), (x, ids), jaxinit.preset("haiku_like"), n, 22)
 
     def fn(x, ids):
         return (

@@ -104,7 +104,7 @@ KINDS = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm", "InstanceNorm", "PReL
 @pytest.mark.parametrize("c", SIZES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_norms(table, kind, c, preset, api):
-    policy = jaxinit.presets.get(preset)
+    policy = jaxinit.preset(preset)
     if api == "linen":
         ours = linen_draws(_linen(kind, c), (jnp.ones((2, 3, c)),), policy, N, 5)
     else:

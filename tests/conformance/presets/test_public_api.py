@@ -44,9 +44,9 @@ INPUTS = (jnp.ones((1, 5)), jnp.zeros((1, 3), jnp.int32), jnp.ones((1, 4, 6)))
 @pytest.mark.parametrize("preset", ["torch_like", "tf_like"])
 def test_linen_init_equals_batched_draw(table, preset):
     key = jax.random.key(42)
-    policy = jaxinit.presets.get(preset)
+    policy = jaxinit.preset(preset)
     public = flatten_dict(jaxinit.init(Everything(), key, *INPUTS, policy=policy), sep="/")
-    res = jaxinit.resolve(Everything(), *INPUTS, policy=policy)
+    res = jaxinit.explain(Everything(), *INPUTS, policy=policy).resolution
     drawn = batched_draw(res.decisions, key[None])
     uncovered = sorted(set(public) - set(drawn))
     ok = not uncovered and all(
@@ -98,9 +98,9 @@ class NNXEverything(nnx.Module):
 @pytest.mark.parametrize("preset", ["torch_like", "tf_like"])
 def test_nnx_init_equals_batched_draw(table, preset):
     key = jax.random.key(43)
-    policy = jaxinit.presets.get(preset)
+    policy = jaxinit.preset(preset)
     module = NNXEverything(nnx.Rngs(0))
-    res = jaxinit.resolve(module, policy=policy)
+    res = jaxinit.explain(module, policy=policy).resolution
     drawn = batched_draw(res.decisions, key[None])
     jaxinit.init(module, key, policy=policy)
     variables, _ = nnx_lib.walk(module)
@@ -127,7 +127,7 @@ def test_nnx_init_equals_batched_draw(table, preset):
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_loads_and_builds(table, name):
-    policy = getattr(jaxinit.presets, name)()
+    policy = jaxinit.preset(name)
     assert isinstance(policy, jaxinit.Policy) and policy.name == name and policy.rules
     assert jaxinit.load_policy(name) == policy
     assert jaxinit.Policy.from_config(policy.to_config()) == policy
@@ -137,9 +137,9 @@ def test_preset_loads_and_builds(table, name):
     if cfg.exists():
         from_file = jaxinit.load_policy(str(cfg))
         cfg_ok = from_file == policy
-        note = f"configs/{name}.py loads and equals jaxinit.presets.{name}()"
+        note = f"configs/{name}.py loads and equals jaxinit.preset('{name}')"
     else:
-        cfg_ok, note = True, f"configs/{name}.py absent: only jaxinit.presets.{name}() tested"
+        cfg_ok, note = True, f"configs/{name}.py absent: only jaxinit.preset('{name}') tested"
     table.add(
         Row(
             layer="(preset)",

@@ -147,7 +147,7 @@ def _prefix(in_rnn):
 def test_rnn_torch_like(table, case):
     api, cell, fin, h, in_rnn = case
     n = draws_needed([h])
-    ours = _ours(api, cell, fin, h, jaxinit.presets.torch_like(), n, in_rnn)
+    ours = _ours(api, cell, fin, h, jaxinit.preset("torch_like"), n, in_rnn)
     theirs = _torch_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
     assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
@@ -275,7 +275,7 @@ def test_rnn_tf_like(table, case):
     fam = _family(cell)
     g = max(len(GATES[fam]), 1)
     n = draws_needed([fin * h, h * h])  # per-gate pieces (Linen)
-    ours = _ours(api, cell, fin, h, jaxinit.presets.tf_like(), n, in_rnn)
+    ours = _ours(api, cell, fin, h, jaxinit.preset("tf_like"), n, in_rnn)
     theirs = _keras_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
     assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)

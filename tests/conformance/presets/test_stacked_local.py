@@ -33,7 +33,7 @@ W = dict(layer="nnx.Linear in nnx.vmap", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D
 
 def test_nnx_vmap_stack_torch_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D])
-    ours = nnx_draws(_nnx_stack, jaxinit.presets.torch_like(), n, seed=6)
+    ours = nnx_draws(_nnx_stack, jaxinit.preset("torch_like"), n, seed=6)
     theirs = torch_linear(SCAN_D, SCAN_D, draws_needed([SCAN_D]))
     for p in ("kernel", "bias"):
         assert ours["params/" + p].shape[1] == SCAN_LAYERS
@@ -51,7 +51,7 @@ def test_nnx_vmap_stack_torch_like(table):
 
 def test_nnx_vmap_stack_tf_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D * SCAN_D])
-    ours = nnx_draws(_nnx_stack, jaxinit.presets.tf_like(), n, seed=6)
+    ours = nnx_draws(_nnx_stack, jaxinit.preset("tf_like"), n, seed=6)
     theirs = keras_dense(SCAN_D, SCAN_D, draws_needed([SCAN_D * SCAN_D]))
     w = {**W, "preset": "tf_like"}
     compare(
@@ -85,7 +85,7 @@ def _formula_uniform(bound, like, seed):
 
 def test_conv_local_torch_like(table):
     n = draws_needed([16 * LOCAL_OUT])
-    ours = _local(jaxinit.presets.torch_like(), n)
+    ours = _local(jaxinit.preset("torch_like"), n)
     w = dict(layer="ConvLocal", size="6x6x3 k3 ->5", preset="torch_like", api="linen")
     b = 1 / math.sqrt(RF_IN)  # one torch Conv2d(3, 5, 3) filter per position
     for k, p in enumerate(("kernel", "bias")):
@@ -103,7 +103,7 @@ def test_conv_local_torch_like(table):
 
 def test_conv_local_tf_like(table):
     n = draws_needed([16 * RF_IN * LOCAL_OUT])
-    ours = _local(jaxinit.presets.tf_like(), n)
+    ours = _local(jaxinit.preset("tf_like"), n)
     w = dict(layer="ConvLocal", size="6x6x3 k3 ->5", preset="tf_like", api="linen")
     b = math.sqrt(6 / (RF_IN + LOCAL_OUT))  # glorot of one (rf*in, out) filter
     compare(

@@ -35,7 +35,7 @@ def _pool(ours, names):
 
 def _cell_draws(cell, n=100):  # >= 20k values for the smallest pooled group (20 x 11)
     carry = cell.initialize_carry(jax.random.key(0), (1, FIN))
-    return linen_draws(cell, (carry, jnp.ones((1, FIN))), jaxinit.presets.tf1_like(), n, 14)
+    return linen_draws(cell, (carry, jnp.ones((1, FIN))), jaxinit.preset("tf1_like"), n, 14)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_tf1_separable_depthwise(table):
             return nn.Conv(4, (1, 1), name="pw")(x)
 
     n = 20_000 // 40 + 1  # the pointwise kernel (1, 1, 10, 4) is the smallest
-    ours = linen_draws(Sep(), (jnp.ones((1, 8, 8, 5)),), jaxinit.presets.tf1_like(), n, 15)
+    ours = linen_draws(Sep(), (jnp.ones((1, 8, 8, 5)),), jaxinit.preset("tf1_like"), n, 15)
     w = dict(layer="depthwise Conv / TF1 separable_conv2d", size="5x2, 3x3", preset="tf1_like")
     w["api"] = "linen"
     c = CASE[("separable_conv2d", "depthwise_kernel")]
@@ -119,7 +119,7 @@ def test_tf1_nnx_cells(table, cls, layer):
     from ._harness import nnx_draws
 
     factory = lambda: getattr(nnx, cls)(FIN, H, rngs=nnx.Rngs(0))  # noqa: E731
-    ours = nnx_draws(factory, jaxinit.presets.tf1_like(), 100, 16)
+    ours = nnx_draws(factory, jaxinit.preset("tf1_like"), 100, 16)
     w = dict(layer=f"nnx.{cls} / TF1", size=f"{FIN}->{H}", preset="tf1_like", api="nnx")
     c = CASE[(layer, "kernel")]
     d = ours.decisions["params/dense_i/kernel"]
@@ -142,4 +142,4 @@ def test_cell_fan_in_outside_a_cell_is_a_clear_error():
 
     rule = jaxinit.Rule(r".*kernel", "variance_scaling", {"fan_in": "ctx:cell_fan_in"})
     with pytest.raises(jaxinit.JaxinitError, match="ctx:cell_fan_in.*cannot be resolved"):
-        jaxinit.resolve(M(), jnp.ones((1, 2)), policy=jaxinit.Policy([rule]))
+        jaxinit.explain(M(), jnp.ones((1, 2)), policy=jaxinit.Policy([rule]))
