@@ -137,6 +137,45 @@ class _ScanLayer(nn.Module):
         return nn.Dense(SCAN_D)(x), None
 
 
+SCANNED = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
+
+
+def compare_stack_torch_like(table, where, ours, theirs, prefix=""):
+    """Every layer of a stack (axis 1 of our (n, L, ...) draws; nn.scan here, nnx.vmap in
+    test_stacked_local.py) against one torch nn.Linear(SCAN_D, SCAN_D)."""
+    for p in ("kernel", "bias"):
+        path = f"params/{prefix}{p}"
+        assert ours[path].shape[1] == SCAN_LAYERS
+        compare(
+            table,
+            where,
+            p,
+            ours[path],
+            theirs[p],
+            bound=1 / math.sqrt(SCAN_D),
+            bound_ours=ours.bound(path),
+            note="per-layer fans",
+        )
+
+
+def compare_stack_tf_like(table, where, ours, theirs, prefix=""):
+    """Every layer of a stack against one Keras Dense(SCAN_D): glorot kernel with one layer's
+    fans, and one row per layer of the stack against one Keras layer's bias."""
+    kernel = f"params/{prefix}kernel"
+    compare(
+        table,
+        where,
+        "kernel",
+        ours[kernel],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (2 * SCAN_D)),
+        bound_ours=ours.bound(kernel),
+        note="per-layer fans",
+    )
+    per_layer = ours[f"params/{prefix}bias"].reshape(-1, SCAN_D)
+    compare_const(table, where, "bias", per_layer, theirs["bias"])
+
+
 def _scanned(policy, n):
     stack = nn.scan(
         _ScanLayer, variable_axes={"params": 0}, split_rngs={"params": True}, length=SCAN_LAYERS
@@ -148,41 +187,14 @@ def test_scanned_dense_stack_torch_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D])
     ours = _scanned(jaxinit.presets.torch_like(), n)
     theirs = torch_linear(SCAN_D, SCAN_D, draws_needed([SCAN_D]))
-    w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
-    w["preset"] = "torch_like"
-    for p in ("kernel", "bias"):
-        assert ours["params/Dense_0/" + p].shape[1] == SCAN_LAYERS
-        compare(
-            table,
-            w,
-            p,
-            ours["params/Dense_0/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(SCAN_D),
-            bound_ours=ours.bound("params/Dense_0/" + p),
-            note="per-layer fans",
-        )
+    compare_stack_torch_like(table, {**SCANNED, "preset": "torch_like"}, ours, theirs, "Dense_0/")
 
 
 def test_scanned_dense_stack_tf_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D * SCAN_D])
     ours = _scanned(jaxinit.presets.tf_like(), n)
     theirs = keras_dense(SCAN_D, SCAN_D, draws_needed([SCAN_D * SCAN_D]))
-    w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
-    w["preset"] = "tf_like"
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/Dense_0/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / (2 * SCAN_D)),
-        bound_ours=ours.bound("params/Dense_0/kernel"),
-        note="per-layer fans",
-    )
-    # One row per layer of the stack against one Keras layer's bias.
-    per_layer = ours["params/Dense_0/bias"].reshape(-1, SCAN_D)
-    compare_const(table, w, "bias", per_layer, theirs["bias"])
+    compare_stack_tf_like(table, {**SCANNED, "preset": "tf_like"}, ours, theirs, "Dense_0/")
 
 
 # DenseGeneral / LinearGeneral: the kernel init sees the flattened 2-D shape, so torch's
