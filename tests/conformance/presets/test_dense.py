@@ -20,6 +20,8 @@ from ._harness import (  # noqa: E402
     Row,
     compare,
     compare_const,
+    compare_keras_default,
+    compare_torch_default,
     draws_needed,
     keras_draws,
     linen_draws,
@@ -63,17 +65,7 @@ def test_dense_torch_like(table, api, fin, fout):
     ours = _ours(api, fin, fout, jaxinit.presets.torch_like(), n)
     theirs = torch_linear(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="torch_like", api=api)
-    b = 1 / math.sqrt(fin)  # kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=b,
-            bound_ours=ours.bound("params/" + p),
-        )
+    compare_torch_default(table, w, ours, theirs, fin)
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -83,16 +75,7 @@ def test_dense_tf_like(table, api, fin, fout):
     ours = _ours(api, fin, fout, jaxinit.presets.tf_like(), n)
     theirs = keras_dense(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="tf_like", api=api)
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / (fin + fout)),
-        bound_ours=ours.bound("params/kernel"),
-    )
-    compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
+    compare_keras_default(table, w, ours, theirs, fin, fout)
 
 
 def test_negative_control_flax_default_is_not_torch(table):
@@ -144,18 +127,8 @@ def compare_stack_torch_like(table, where, ours, theirs, prefix=""):
     """Every layer of a stack (axis 1 of our (n, L, ...) draws; nn.scan here, nnx.vmap in
     test_stacked_local.py) against one torch nn.Linear(SCAN_D, SCAN_D)."""
     for p in ("kernel", "bias"):
-        path = f"params/{prefix}{p}"
-        assert ours[path].shape[1] == SCAN_LAYERS
-        compare(
-            table,
-            where,
-            p,
-            ours[path],
-            theirs[p],
-            bound=1 / math.sqrt(SCAN_D),
-            bound_ours=ours.bound(path),
-            note="per-layer fans",
-        )
+        assert ours[f"params/{prefix}{p}"].shape[1] == SCAN_LAYERS
+    compare_torch_default(table, where, ours, theirs, SCAN_D, prefix=prefix, note="per-layer fans")
 
 
 def compare_stack_tf_like(table, where, ours, theirs, prefix=""):
@@ -234,17 +207,7 @@ def test_dense_general_torch_like(table, api, name):
         "bias": ref["bias"].reshape((n,) + ours["params/bias"].shape[1:]),
     }
     w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="torch_like", api=api)
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(ni),
-            bound_ours=ours.bound("params/" + p),
-            note=f"vs torch Linear({ni}, {no})",
-        )
+    compare_torch_default(table, w, ours, theirs, ni, note=f"vs torch Linear({ni}, {no})")
 
 
 @functools.lru_cache(maxsize=None)
