@@ -143,6 +143,21 @@ def _prefix(in_rnn):
     return "params/cell/" if in_rnn else "params/"
 
 
+CELL_NAMES = {
+    "lstm": "LSTMCell",
+    "optlstm": "OptimizedLSTMCell",
+    "gru": "GRUCell",
+    "simple": "SimpleCell",
+}
+
+
+def _where(case, preset):
+    """The table's layer/size/preset/api of one case."""
+    api, cell, fin, h, in_rnn = case
+    layer = CELL_NAMES[cell] + (" in nn.RNN" if in_rnn else "")
+    return dict(layer=layer, size=f"{fin}->{h}", preset=preset, api=api)
+
+
 @pytest.mark.parametrize("case", ALL, ids=[_ids(c) for c in ALL])
 def test_rnn_torch_like(table, case):
     api, cell, fin, h, in_rnn = case
@@ -151,13 +166,7 @@ def test_rnn_torch_like(table, case):
     theirs = _torch_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
     assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
-    layer = {
-        "lstm": "LSTMCell",
-        "optlstm": "OptimizedLSTMCell",
-        "gru": "GRUCell",
-        "simple": "SimpleCell",
-    }[cell] + (" in nn.RNN" if in_rnn else "")
-    w = dict(layer=layer, size=f"{fin}->{h}", preset="torch_like", api=api)
+    w = _where(case, "torch_like")
     b = 1 / math.sqrt(h)
     for name, ref in sorted(theirs.items()):
         path = pre + name
@@ -279,13 +288,7 @@ def test_rnn_tf_like(table, case):
     theirs = _keras_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
     assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
-    layer = {
-        "lstm": "LSTMCell",
-        "optlstm": "OptimizedLSTMCell",
-        "gru": "GRUCell",
-        "simple": "SimpleCell",
-    }[cell] + (" in nn.RNN" if in_rnn else "")
-    w = dict(layer=layer, size=f"{fin}->{h}", preset="tf_like", api=api)
+    w = _where(case, "tf_like")
     limit = math.sqrt(6 / (fin + g * h))  # glorot over the WHOLE fused (in, G*H) kernel
     for name, ref in sorted(theirs.items()):
         path = pre + name
