@@ -13,6 +13,7 @@ import doctest
 import graphlib
 import importlib
 import pathlib
+import re
 
 import pytest
 
@@ -260,10 +261,23 @@ def test_at_least_20_docstrings_with_examples():
     with_examples = []
     for name in module_names(PACKAGE_DIR):
         if name.endswith("__main__"):
-            continue  # runs the CLI on import; it has no docstrings
+            continue  # pytest's --doctest-modules skips __main__.py: examples there would not run
         module = importlib.import_module(name)
         with_examples += [t.name for t in finder.find(module) if t.examples]
     assert len(with_examples) >= MIN_DOCTESTS, (
         f"{len(with_examples)} docstrings with examples (want >= {MIN_DOCTESTS}): "
         + ", ".join(sorted(with_examples))
     )
+
+
+def test_make_test_and_bare_pytest_run_the_docstring_examples():
+    """The count above is worth something only if the examples run: `make test` passes
+    --doctest-modules over jaxinit, and so does a bare `pytest` (pyproject's addopts and
+    testpaths)."""
+    root = PACKAGE_DIR.parent
+    makefile = (root / "Makefile").read_text()
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"-m pytest .*--doctest-modules jaxinit ", recipe), recipe
+    ini = (root / "pyproject.toml").read_text().split("[tool.pytest.ini_options]", 1)[1]
+    assert re.search(r'^addopts = ".*--doctest-modules.*"$', ini, re.M), ini
+    assert re.search(r'^testpaths = \["jaxinit", ', ini, re.M), ini
