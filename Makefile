@@ -18,8 +18,10 @@ $(VENV)/.installed-examples: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[examples]"
 	touch $@
 
+# jaxinit: its docstring examples (--doctest-modules, also in pyproject's addopts; tests/conftest.py
+# keeps doctest collection out of tests/).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q tests examples/digits/train_test.py
+	$(BIN)/python -m pytest -q --doctest-modules jaxinit tests examples/digits/train_test.py
 
 demo: $(VENV)/.installed-examples
 	$(BIN)/python -m examples.demo

@@ -27,11 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 
-from ..presets._harness import STD_SIGMAS, _std_tol  # one tolerance rule for both suites
+# One set of thresholds and one std tolerance for both conformance suites.
+from ..presets._harness import BOUND_RTOL, P_MIN, STD_SIGMAS, _std_tol
 from ._tree import flax_params, to_flax_layout, tree_of  # noqa: F401  (re-exported)
-
-P_MIN = 1e-4  # two-sample KS p-value threshold (fixed seeds: deterministic)
-BOUND_RTOL = 1e-6
 
 
 class _Container(nn.Module):

@@ -64,7 +64,11 @@ def _errors(name: str, policy, seed: int = 0):
             errs += _twin.compare_values(
                 fpath, a, b, bound, stats=(st["n"], st["mean"], st["std"], st["kurt"])
             )
-            if bound is not None and np.isfinite(bound) and st["absmax"] > bound * (1 + 1e-6):
+            if (
+                bound is not None
+                and np.isfinite(bound)
+                and st["absmax"] > bound * (1 + _twin.BOUND_RTOL)
+            ):
                 errs.append(f"{fpath}: reference max |w| {st['absmax']} beyond {bound}")
     assert compared == set(ref["params"]), sorted(set(ref["params"]) ^ compared)
     return errs, rules

@@ -295,6 +295,44 @@ def compare_const(
     return row
 
 
+def compare_torch_default(
+    rec: Recorder, where: dict, ours: Ours, theirs: dict, fan_in: int, *, prefix="", note=""
+) -> None:
+    """torch's default Linear/Conv init (`reset_parameters`: kaiming_uniform_(a=sqrt(5)) on the
+    weight, the bias from the weight's fan_in): kernel and bias both U(+-1/sqrt(fan_in)); ours
+    at `params/{prefix}kernel` and `.../bias`, with their declared bounds."""
+    for p in ("kernel", "bias"):
+        path = f"params/{prefix}{p}"
+        compare(
+            rec,
+            where,
+            p,
+            ours[path],
+            theirs[p],
+            bound=1 / math.sqrt(fan_in),
+            bound_ours=ours.bound(path),
+            note=note,
+        )
+
+
+def compare_keras_default(
+    rec: Recorder, where: dict, ours: Ours, theirs: dict, fan_in: int, fan_out: int, *, note=""
+) -> None:
+    """Keras's default Dense/Conv init: a glorot_uniform kernel U(+-sqrt(6 / (fan_in +
+    fan_out))) with our declared bound, and a zero bias, equal draw for draw."""
+    compare(
+        rec,
+        where,
+        "kernel",
+        ours["params/kernel"],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (fan_in + fan_out)),
+        bound_ours=ours.bound("params/kernel"),
+        note=note,
+    )
+    compare_const(rec, where, "bias", ours["params/bias"], theirs["bias"])
+
+
 def check_structure(rec: Recorder, where: dict, param: str, what: str, ok: bool, note: str = ""):
     row = Row(**where, param=param, check=what, ok=bool(ok), note=note)
     rec.add(row)

@@ -9,15 +9,14 @@ os.environ["KERAS_BACKEND"] = "jax"
 
 import flax.linen as nn  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from flax import nnx  # noqa: E402
 
 import jaxinit  # noqa: E402
 
 from ._harness import (  # noqa: E402
-    compare,
-    compare_const,
+    compare_keras_default,
+    compare_torch_default,
     draws_needed,
     keras_draws,
     linen_draws,
@@ -101,17 +100,7 @@ def test_conv_torch_like(table, api, name):
     assert theirs["kernel"].shape[1:] == ours["params/kernel"].shape[1:]
     fan_in = cin // g * _rf(k)  # torch: size(1) * rf = (in/groups) * rf
     w = dict(layer="Conv", size=name, preset="torch_like", api=api)
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(fan_in),
-            bound_ours=ours.bound("params/" + p),
-            note=f"fan_in (in/g)*rf = {fan_in}",
-        )
+    compare_torch_default(table, w, ours, theirs, fan_in, note=f"fan_in (in/g)*rf = {fan_in}")
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -129,17 +118,7 @@ def test_conv_tf_like(table, api, name):
         fi, fo = cin // g * _rf(k), cout * _rf(k)
         note = f"fans ({fi}, {fo})"
     w = dict(layer="Conv", size=name, preset="tf_like", api=api)
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / (fi + fo)),
-        bound_ours=ours.bound("params/kernel"),
-        note=note,
-    )
-    compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
+    compare_keras_default(table, w, ours, theirs, fi, fo, note=note)
 
 
 # ConvTranspose: (in, out, kernel). torch's fan_in is (out/groups)*rf (output channels).
@@ -189,17 +168,8 @@ def test_conv_transpose_torch_like(table, api, name):
     theirs = torch_convt(name, n)
     fan_in = cout * _rf(k)
     w = dict(layer="ConvTranspose", size=name, preset="torch_like", api=api)
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(fan_in),
-            bound_ours=ours.bound("params/" + p),
-            note=f"fan_in from OUTPUT channels: {fan_in} (Flax default: {cin * _rf(k)})",
-        )
+    note = f"fan_in from OUTPUT channels: {fan_in} (Flax default: {cin * _rf(k)})"
+    compare_torch_default(table, w, ours, theirs, fan_in, note=note)
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -223,17 +193,8 @@ def test_conv_transpose_transpose_kernel_torch_like(table, api):
     theirs = torch_convt(name, draws_needed([cout]))
     fan_in = cout * _rf(k)
     w = dict(layer="ConvTranspose(transpose_kernel)", size=name, preset="torch_like", api=api)
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(fan_in),
-            bound_ours=ours.bound("params/" + p),
-            note=f"kernel stored (kh, kw, out, in); fan_in {fan_in}",
-        )
+    note = f"kernel stored (kh, kw, out, in); fan_in {fan_in}"
+    compare_torch_default(table, w, ours, theirs, fan_in, note=note)
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -244,13 +205,4 @@ def test_conv_transpose_tf_like(table, api, name):
     ours = _ours_t(api, name, jaxinit.preset("tf_like"), n)
     theirs = keras_convt(name, n)
     w = dict(layer="ConvTranspose", size=name, preset="tf_like", api=api)
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / ((cin + cout) * _rf(k))),
-        bound_ours=ours.bound("params/kernel"),
-    )
-    compare_const(table, w, "bias", ours["params/bias"], np.asarray(theirs["bias"]))
+    compare_keras_default(table, w, ours, theirs, cin * _rf(k), cout * _rf(k))

@@ -20,6 +20,8 @@ from ._harness import (  # noqa: E402
     Row,
     compare,
     compare_const,
+    compare_keras_default,
+    compare_torch_default,
     draws_needed,
     keras_draws,
     linen_draws,
@@ -63,17 +65,7 @@ def test_dense_torch_like(table, api, fin, fout):
     ours = _ours(api, fin, fout, jaxinit.preset("torch_like"), n)
     theirs = torch_linear(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="torch_like", api=api)
-    b = 1 / math.sqrt(fin)  # kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=b,
-            bound_ours=ours.bound("params/" + p),
-        )
+    compare_torch_default(table, w, ours, theirs, fin)
 
 
 @pytest.mark.parametrize("api", ["linen", "nnx"])
@@ -83,16 +75,7 @@ def test_dense_tf_like(table, api, fin, fout):
     ours = _ours(api, fin, fout, jaxinit.preset("tf_like"), n)
     theirs = keras_dense(fin, fout, n)
     w = dict(layer="Dense/Linear", size=f"{fin}->{fout}", preset="tf_like", api=api)
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / (fin + fout)),
-        bound_ours=ours.bound("params/kernel"),
-    )
-    compare_const(table, w, "bias", ours["params/bias"], theirs["bias"])
+    compare_keras_default(table, w, ours, theirs, fin, fout)
 
 
 def test_negative_control_flax_default_is_not_torch(table):
@@ -137,6 +120,35 @@ class _ScanLayer(nn.Module):
         return nn.Dense(SCAN_D)(x), None
 
 
+SCANNED = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
+
+
+def compare_stack_torch_like(table, where, ours, theirs, prefix=""):
+    """Every layer of a stack (axis 1 of our (n, L, ...) draws; nn.scan here, nnx.vmap in
+    test_stacked_local.py) against one torch nn.Linear(SCAN_D, SCAN_D)."""
+    for p in ("kernel", "bias"):
+        assert ours[f"params/{prefix}{p}"].shape[1] == SCAN_LAYERS
+    compare_torch_default(table, where, ours, theirs, SCAN_D, prefix=prefix, note="per-layer fans")
+
+
+def compare_stack_tf_like(table, where, ours, theirs, prefix=""):
+    """Every layer of a stack against one Keras Dense(SCAN_D): glorot kernel with one layer's
+    fans, and one row per layer of the stack against one Keras layer's bias."""
+    kernel = f"params/{prefix}kernel"
+    compare(
+        table,
+        where,
+        "kernel",
+        ours[kernel],
+        theirs["kernel"],
+        bound=math.sqrt(6 / (2 * SCAN_D)),
+        bound_ours=ours.bound(kernel),
+        note="per-layer fans",
+    )
+    per_layer = ours[f"params/{prefix}bias"].reshape(-1, SCAN_D)
+    compare_const(table, where, "bias", per_layer, theirs["bias"])
+
+
 def _scanned(policy, n):
     stack = nn.scan(
         _ScanLayer, variable_axes={"params": 0}, split_rngs={"params": True}, length=SCAN_LAYERS
@@ -148,41 +160,14 @@ def test_scanned_dense_stack_torch_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D])
     ours = _scanned(jaxinit.preset("torch_like"), n)
     theirs = torch_linear(SCAN_D, SCAN_D, draws_needed([SCAN_D]))
-    w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
-    w["preset"] = "torch_like"
-    for p in ("kernel", "bias"):
-        assert ours["params/Dense_0/" + p].shape[1] == SCAN_LAYERS
-        compare(
-            table,
-            w,
-            p,
-            ours["params/Dense_0/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(SCAN_D),
-            bound_ours=ours.bound("params/Dense_0/" + p),
-            note="per-layer fans",
-        )
+    compare_stack_torch_like(table, {**SCANNED, "preset": "torch_like"}, ours, theirs, "Dense_0/")
 
 
 def test_scanned_dense_stack_tf_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D * SCAN_D])
     ours = _scanned(jaxinit.preset("tf_like"), n)
     theirs = keras_dense(SCAN_D, SCAN_D, draws_needed([SCAN_D * SCAN_D]))
-    w = dict(layer="Dense in nn.scan", size=f"{SCAN_LAYERS}x {SCAN_D}->{SCAN_D}", api="linen")
-    w["preset"] = "tf_like"
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/Dense_0/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / (2 * SCAN_D)),
-        bound_ours=ours.bound("params/Dense_0/kernel"),
-        note="per-layer fans",
-    )
-    # One row per layer of the stack against one Keras layer's bias.
-    per_layer = ours["params/Dense_0/bias"].reshape(-1, SCAN_D)
-    compare_const(table, w, "bias", per_layer, theirs["bias"])
+    compare_stack_tf_like(table, {**SCANNED, "preset": "tf_like"}, ours, theirs, "Dense_0/")
 
 
 # DenseGeneral / LinearGeneral: the kernel init sees the flattened 2-D shape, so torch's
@@ -222,17 +207,7 @@ def test_dense_general_torch_like(table, api, name):
         "bias": ref["bias"].reshape((n,) + ours["params/bias"].shape[1:]),
     }
     w = dict(layer="DenseGeneral/LinearGeneral", size=name, preset="torch_like", api=api)
-    for p in ("kernel", "bias"):
-        compare(
-            table,
-            w,
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(ni),
-            bound_ours=ours.bound("params/" + p),
-            note=f"vs torch Linear({ni}, {no})",
-        )
+    compare_torch_default(table, w, ours, theirs, ni, note=f"vs torch Linear({ni}, {no})")
 
 
 @functools.lru_cache(maxsize=None)

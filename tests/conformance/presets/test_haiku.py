@@ -22,11 +22,11 @@ hk = pytest.importorskip("haiku")  # in the `test` extra: always installed by `m
 SIZES = [(9, 11), (16, 32)]  # (input features, hidden size)
 
 
-def haiku_draws(fn, x, n, seed):
-    """{module/param: (n, *shape)} of n Haiku inits of `fn(x)` from one seed."""
+def haiku_draws(fn, inputs: tuple, n, seed):
+    """{module/param: (n, *shape)} of n Haiku inits of `fn(*inputs)` from one seed."""
     f = hk.transform(fn)
     keys = jax.random.split(jax.random.key(seed), n)
-    params = jax.jit(jax.vmap(lambda k: f.init(k, x)))(keys)
+    params = jax.jit(jax.vmap(lambda k: f.init(k, *inputs)))(keys)
     return {f"{m}/{p}": np.asarray(v) for m, d in params.items() for p, v in d.items()}
 
 
@@ -39,18 +39,13 @@ def _pool(ours, names):
     return np.concatenate([ours[f"params/{k}/kernel"].reshape(-1) for k in names])
 
 
-def _bound(ours, name):
-    d = ours.decisions[f"params/{name}/kernel"]
-    return d.initializer().stats(d.sample_shape).high
-
-
 @pytest.mark.parametrize("fin,h", SIZES)
 def test_haiku_lstm(table, fin, h):
     """hk.LSTM: ONE Linear over [x, h] (fan_in = in + H) for both of Flax's kernel sides;
     Haiku's stored bias is 0 and it adds +1 to the forget gate at run time."""
     n = draws_needed([fin * h])
     theirs = haiku_draws(
-        lambda x: hk.LSTM(h)(x, hk.LSTM(h).initial_state(1)), jnp.ones((1, fin)), n, 1
+        lambda x: hk.LSTM(h)(x, hk.LSTM(h).initial_state(1)), (jnp.ones((1, fin)),), n, 1
     )
     ours = _cell(nn.LSTMCell(h), fin, n)
     w = dict(layer="LSTMCell / hk.LSTM", size=f"{fin}->{h}", preset="haiku_like", api="linen")
@@ -64,7 +59,7 @@ def test_haiku_lstm(table, fin, h):
         _pool(ours, ["ii", "if", "ig", "io"]),
         tw[:, :fin],
         bound=bound,
-        bound_ours=_bound(ours, "ii"),
+        bound_ours=ours.bound("params/ii/kernel"),
     )
     compare(
         table,
@@ -73,7 +68,7 @@ def test_haiku_lstm(table, fin, h):
         _pool(ours, ["hi", "hf", "hg", "ho"]),
         tw[:, fin:],
         bound=bound,
-        bound_ours=_bound(ours, "hi"),
+        bound_ours=ours.bound("params/hi/kernel"),
     )
     check_structure(
         table,
@@ -90,7 +85,7 @@ def test_haiku_lstm(table, fin, h):
 def test_haiku_gru_vanilla(table, fin, h):
     n = draws_needed([fin * h])
     x = jnp.ones((1, fin))
-    gru = haiku_draws(lambda x: hk.GRU(h)(x, jnp.zeros((1, h))), x, n, 2)
+    gru = haiku_draws(lambda x: hk.GRU(h)(x, jnp.zeros((1, h))), (x,), n, 2)
     ours = _cell(nn.GRUCell(h), fin, n)
     w = dict(layer="GRUCell / hk.GRU", size=f"{fin}->{h}", preset="haiku_like", api="linen")
     compare(
@@ -99,7 +94,7 @@ def test_haiku_gru_vanilla(table, fin, h):
         "w_i",
         _pool(ours, ["ir", "iz", "in"]),
         gru["gru/w_i"],
-        bound=_bound(ours, "ir"),
+        bound=ours.bound("params/ir/kernel"),
         near=None,
     )
     compare(
@@ -108,10 +103,10 @@ def test_haiku_gru_vanilla(table, fin, h):
         "w_h",
         _pool(ours, ["hr", "hz", "hn"]),
         gru["gru/w_h"],
-        bound=_bound(ours, "hr"),
+        bound=ours.bound("params/hr/kernel"),
         near=None,
     )
-    rnn = haiku_draws(lambda x: hk.VanillaRNN(h)(x, jnp.zeros((1, h))), x, n, 3)
+    rnn = haiku_draws(lambda x: hk.VanillaRNN(h)(x, jnp.zeros((1, h))), (x,), n, 3)
     ours = _cell(nn.SimpleCell(h), fin, n)
     w = dict(layer="SimpleCell / hk.VanillaRNN", size=f"{fin}->{h}", preset="haiku_like")
     w["api"] = "linen"
@@ -156,30 +151,28 @@ def test_haiku_linear_conv_embed(table):
             hk.Embed(50, 12, name="embed")(ids),
         )
 
-    f = hk.transform(fn)
-    keys = jax.random.split(jax.random.key(4), n)
-    p = jax.jit(jax.vmap(lambda k: f.init(k, x, ids)))(keys)
+    theirs = haiku_draws(fn, (x, ids), n, 4)
     w = dict(layer="Linear/Conv/Embed / hk", size="mixed", preset="haiku_like", api="linen")
     for ours_name, theirs_arr, fan_in in (
-        ("dense/kernel", p["dense"]["w"], 30),
-        ("conv/kernel", p["conv"]["w"], 45),
-        ("dw/kernel", p["dw"]["w"], 9),
+        ("dense/kernel", theirs["dense/w"], 30),
+        ("conv/kernel", theirs["conv/w"], 45),
+        ("dw/kernel", theirs["dw/w"], 9),
     ):
         compare(
             table,
             w,
             ours_name,
             ours[f"params/{ours_name}"],
-            np.asarray(theirs_arr),
+            theirs_arr,
             bound=2.0 / np.sqrt(fan_in),
         )
-        assert ours[f"params/{ours_name}"].shape[1:] == np.asarray(theirs_arr).shape[1:]
+        assert ours[f"params/{ours_name}"].shape[1:] == theirs_arr.shape[1:]
     compare(
         table,
         w,
         "embedding",
         ours["params/embed/embedding"],
-        np.asarray(p["embed"]["embeddings"]),
+        theirs["embed/embeddings"],
         bound=2.0,
     )
     check_structure(
@@ -187,6 +180,5 @@ def test_haiku_linear_conv_embed(table):
         w,
         "biases",
         "zeros",
-        bool(np.all(np.asarray(p["conv"]["b"]) == 0))
-        and bool(np.all(ours["params/conv/bias"] == 0)),
+        bool(np.all(theirs["conv/b"] == 0)) and bool(np.all(ours["params/conv/bias"] == 0)),
     )

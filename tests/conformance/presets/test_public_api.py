@@ -41,6 +41,23 @@ class Everything(nn.Module):
 INPUTS = (jnp.ones((1, 5)), jnp.zeros((1, 3), jnp.int32), jnp.ones((1, 4, 6)))
 
 
+def _record_equal(table, preset, api, n_variables, uncovered, ok):
+    """One table row for `jaxinit.init == batched draw` over a whole model, then the assert."""
+    table.add(
+        Row(
+            layer="(all layers)",
+            size="-",
+            preset=preset,
+            api=api,
+            param=f"{n_variables} variables",
+            check="jaxinit.init == batched draw",
+            ok=ok,
+            note=f"uncovered: {uncovered}" if uncovered else "",
+        )
+    )
+    assert ok, uncovered
+
+
 @pytest.mark.parametrize("preset", ["torch_like", "tf_like"])
 def test_linen_init_equals_batched_draw(table, preset):
     key = jax.random.key(42)
@@ -52,19 +69,7 @@ def test_linen_init_equals_batched_draw(table, preset):
     ok = not uncovered and all(
         np.allclose(np.asarray(public[p]), drawn[p][0], rtol=0, atol=1e-5) for p in drawn
     )
-    table.add(
-        Row(
-            layer="(all layers)",
-            size="-",
-            preset=preset,
-            api="linen",
-            param=f"{len(public)} variables",
-            check="jaxinit.init == batched draw",
-            ok=ok,
-            note=f"uncovered: {uncovered}" if uncovered else "",
-        )
-    )
-    assert ok, uncovered
+    _record_equal(table, preset, "linen", len(public), uncovered, ok)
 
 
 class NNXEverything(nnx.Module):
@@ -110,19 +115,7 @@ def test_nnx_init_equals_batched_draw(table, preset):
         np.allclose(np.asarray(variables[p].get_value()), drawn[p][0], rtol=0, atol=1e-5)
         for p in drawn
     )
-    table.add(
-        Row(
-            layer="(all layers)",
-            size="-",
-            preset=preset,
-            api="nnx",
-            param=f"{len(params)} variables",
-            check="jaxinit.init == batched draw",
-            ok=ok,
-            note=f"uncovered: {uncovered}" if uncovered else "",
-        )
-    )
-    assert ok, uncovered
+    _record_equal(table, preset, "nnx", len(params), uncovered, ok)
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -1,5 +1,5 @@
 """LSTMCell / OptimizedLSTMCell / GRUCell / SimpleCell (also inside nn.RNN) vs torch nn.LSTM /
-nn.GRU / nn.RNN and Keras LSTM / GRU / SimpleRNN."""
+nn.GRU / nn.RNN and Keras LSTM / GRU / SimpleRNN; ConvLSTMCell vs Keras ConvLSTM2D."""
 
 import functools
 import math
@@ -143,6 +143,21 @@ def _prefix(in_rnn):
     return "params/cell/" if in_rnn else "params/"
 
 
+CELL_NAMES = {
+    "lstm": "LSTMCell",
+    "optlstm": "OptimizedLSTMCell",
+    "gru": "GRUCell",
+    "simple": "SimpleCell",
+}
+
+
+def _where(case, preset):
+    """The table's layer/size/preset/api of one case."""
+    api, cell, fin, h, in_rnn = case
+    layer = CELL_NAMES[cell] + (" in nn.RNN" if in_rnn else "")
+    return dict(layer=layer, size=f"{fin}->{h}", preset=preset, api=api)
+
+
 @pytest.mark.parametrize("case", ALL, ids=[_ids(c) for c in ALL])
 def test_rnn_torch_like(table, case):
     api, cell, fin, h, in_rnn = case
@@ -151,13 +166,7 @@ def test_rnn_torch_like(table, case):
     theirs = _torch_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
     assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
-    layer = {
-        "lstm": "LSTMCell",
-        "optlstm": "OptimizedLSTMCell",
-        "gru": "GRUCell",
-        "simple": "SimpleCell",
-    }[cell] + (" in nn.RNN" if in_rnn else "")
-    w = dict(layer=layer, size=f"{fin}->{h}", preset="torch_like", api=api)
+    w = _where(case, "torch_like")
     b = 1 / math.sqrt(h)
     for name, ref in sorted(theirs.items()):
         path = pre + name
@@ -279,13 +288,7 @@ def test_rnn_tf_like(table, case):
     theirs = _keras_in_flax_layout(api, cell, fin, h, n)
     pre = _prefix(in_rnn)
     assert {p[len(pre) :] for p in ours.values} == set(theirs), (sorted(ours.values), theirs)
-    layer = {
-        "lstm": "LSTMCell",
-        "optlstm": "OptimizedLSTMCell",
-        "gru": "GRUCell",
-        "simple": "SimpleCell",
-    }[cell] + (" in nn.RNN" if in_rnn else "")
-    w = dict(layer=layer, size=f"{fin}->{h}", preset="tf_like", api=api)
+    w = _where(case, "tf_like")
     limit = math.sqrt(6 / (fin + g * h))  # glorot over the WHOLE fused (in, G*H) kernel
     for name, ref in sorted(theirs.items()):
         path = pre + name
@@ -370,3 +373,24 @@ def test_rnn_tf_like(table, case):
             "forget block == 1, others 0 (both)",
             np.all(bo == expect) and np.all(kb == expect),
         )
+
+
+def test_conv_lstm_tf_like_recurrent_kernel_is_orthogonal_as_keras_conv_lstm():
+    import keras
+
+    layer = keras.layers.ConvLSTM2D(6, 3, padding="same")
+    layer.build((None, 4, 8, 8, 3))
+    theirs = np.asarray(layer.weights[1]).reshape(-1, 24)  # recurrent_kernel (3, 3, 6, 24)
+    np.testing.assert_allclose(theirs.T @ theirs, np.eye(24), atol=1e-4)
+
+    cell = nn.ConvLSTMCell(features=6, kernel_size=(3, 3))
+    x = jnp.ones((1, 8, 8, 3))
+    carry = cell.initialize_carry(jax.random.key(0), x.shape)
+    v = jaxinit.init(cell, jax.random.key(11), carry, x, policy="tf_like")["params"]
+    ours = np.asarray(v["hh"]["kernel"], np.float64).reshape(-1, 24)
+    np.testing.assert_allclose(ours.T @ ours, np.eye(24), atol=2e-5)
+    # The input kernel is glorot with Keras's conv fans (in 3*3*3, out 3*3*24).
+    bound = math.sqrt(6 / (27 + 216))
+    k = np.abs(np.asarray(v["ih"]["kernel"]))
+    assert k.max() <= bound and k.max() > 0.9 * bound  # 648 draws: P(max < 0.9b) = 0.9**648
+    np.testing.assert_array_equal(v["hh"]["bias"], 0)

@@ -14,7 +14,14 @@ from flax import nnx  # noqa: E402
 import jaxinit  # noqa: E402
 
 from ._harness import compare, compare_const, draws_needed, linen_draws, nnx_draws  # noqa: E402
-from .test_dense import SCAN_D, SCAN_LAYERS, keras_dense, torch_linear  # noqa: E402
+from .test_dense import (  # noqa: E402
+    SCAN_D,
+    SCAN_LAYERS,
+    compare_stack_tf_like,
+    compare_stack_torch_like,
+    keras_dense,
+    torch_linear,
+)
 
 
 def _nnx_stack():
@@ -35,36 +42,14 @@ def test_nnx_vmap_stack_torch_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D])
     ours = nnx_draws(_nnx_stack, jaxinit.preset("torch_like"), n, seed=6)
     theirs = torch_linear(SCAN_D, SCAN_D, draws_needed([SCAN_D]))
-    for p in ("kernel", "bias"):
-        assert ours["params/" + p].shape[1] == SCAN_LAYERS
-        compare(
-            table,
-            {**W, "preset": "torch_like"},
-            p,
-            ours["params/" + p],
-            theirs[p],
-            bound=1 / math.sqrt(SCAN_D),
-            bound_ours=ours.bound("params/" + p),
-            note="per-layer fans",
-        )
+    compare_stack_torch_like(table, {**W, "preset": "torch_like"}, ours, theirs)
 
 
 def test_nnx_vmap_stack_tf_like(table):
     n = draws_needed([SCAN_LAYERS * SCAN_D * SCAN_D])
     ours = nnx_draws(_nnx_stack, jaxinit.preset("tf_like"), n, seed=6)
     theirs = keras_dense(SCAN_D, SCAN_D, draws_needed([SCAN_D * SCAN_D]))
-    w = {**W, "preset": "tf_like"}
-    compare(
-        table,
-        w,
-        "kernel",
-        ours["params/kernel"],
-        theirs["kernel"],
-        bound=math.sqrt(6 / (2 * SCAN_D)),
-        bound_ours=ours.bound("params/kernel"),
-        note="per-layer fans",
-    )
-    compare_const(table, w, "bias", ours["params/bias"].reshape(-1, SCAN_D), theirs["bias"])
+    compare_stack_tf_like(table, {**W, "preset": "tf_like"}, ours, theirs)
 
 
 # nn.ConvLocal over a 6x6x3 input with 3x3 filters: a (4, 4, 27, 5) kernel, a (4, 4, 5) bias.
