@@ -1,8 +1,8 @@
 """jaxinit: explicit, named, config-driven and faithful initialization for JAX/Flax."""
 
 from jaxinit import presets as presets
-from jaxinit._src import initializers as _initializers  # noqa: F401  (fills the registry)
 from jaxinit._src import ported_schemes as _ported_schemes  # noqa: F401  (padded_normal)
+from jaxinit._src import schemes as _schemes  # noqa: F401  (fills the registry)
 from jaxinit._src.api import apply as apply
 from jaxinit._src.api import diff as diff
 from jaxinit._src.api import explain as explain
@@ -24,8 +24,6 @@ from jaxinit._src.fans import compute_fans as compute_fans
 from jaxinit._src.fans import keras_fans as keras_fans
 from jaxinit._src.fans import torch_fans as torch_fans
 from jaxinit._src.gain import calculate_gain as calculate_gain
-from jaxinit._src.initializers import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
-from jaxinit._src.initializers import Stats as Stats
 from jaxinit._src.paths import path_key as path_key
 from jaxinit._src.policy import Decision as Decision
 from jaxinit._src.policy import ModuleInfo as ModuleInfo
@@ -39,7 +37,9 @@ from jaxinit._src.registry import describe as describe
 from jaxinit._src.registry import get as get
 from jaxinit._src.registry import names as names
 from jaxinit._src.registry import register as register
+from jaxinit._src.sampling import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
 from jaxinit._src.types import Initializer as Initializer
+from jaxinit._src.types import Stats as Stats
 
 __version__ = "0.1.0"
 

@@ -391,7 +391,7 @@ def unif(key=KEY, shape=SHAPE):
 
 
 def tn_tails(key=KEY, shape=SHAPE, lo=-2.0, hi=2.0):
-    from jaxinit._src.initializers import rand_truncated_normal_tails
+    from jaxinit._src.sampling import rand_truncated_normal_tails
 
     return rand_truncated_normal_tails(key, lo, hi, shape, F32)
 

@@ -9,16 +9,15 @@ that row zeroed, so the zero row has to go with any std.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 from jaxinit._src.errors import HyperparameterError, ShapeError
-from jaxinit._src.initializers import Stats, make_initializer, rand_normal
 from jaxinit._src.registry import register
-from jaxinit._src.types import Array
+from jaxinit._src.sampling import make_initializer, rand_normal
+from jaxinit._src.types import Array, Initializer, Stats
 
 
 @register("padded_normal", family="layer_default")
-def padded_normal(std: float, mean: float = 0.0, padding_idx: int | None = None) -> Callable:
+def padded_normal(std: float, mean: float = 0.0, padding_idx: int | None = None) -> Initializer:
     """N(mean, std^2) with the `padding_idx` row (axis 0) set to zero: an embedding table
     with a padding token, as Hugging Face initializes it.
 

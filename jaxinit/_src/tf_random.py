@@ -37,11 +37,15 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxinit._src.errors import HyperparameterError, ShapeError
+from jaxinit._src.sampling import check_overflow, check_shape_dtype
+from jaxinit._src.types import Initializer
 
 # Philox4x32 constants (Salmon et al. 2011; TF's philox_random.h).
 PHILOX_M0 = 0xD2511F53  # kPhiloxM4x32A: round multiplier for word 0
@@ -101,7 +105,6 @@ def stateless_seed(tf_seed: Any, where: str = "tf_seed") -> tuple[int, int]:
     0 <= seed < 2**31 - 2. A pair `(s0, s1)` is the raw `seed=` of `tf.random.stateless_*`
     (so `(-1, 0)` reproduces tf_keras's `seed=-1`).
     """
-    from jaxinit._src.errors import HyperparameterError
 
     def word(v):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -270,8 +273,6 @@ def _check_dtype(dtype) -> Any:
     if dtype not in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64):
         raise ValueError(f"tf_random: dtype {dtype} is not a TF float dtype.")
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
-        from jaxinit._src.errors import ShapeError
-
         raise ShapeError(
             "tf_seed: float64 draws need `jax_enable_x64` (TF's float64 stream takes 52 bits "
             "per value)."
@@ -444,21 +445,31 @@ def _params(kind: str, init, shape, distribution: str | None):
     return "truncated", 0.0, st.high / 2.0  # the support is +-2 stddev (exact halving)
 
 
-def seeded(init: Callable, kind: str, tf_seed: Any, distribution: str | None = None):
-    """`init` (a built Keras scheme) drawing TF's numbers for `tf_seed` instead of from the
-    key. The returned initializer ignores its key (None is fine): the seed decides."""
-    from jaxinit._src import initializers as inits
+def seeded(
+    init: Initializer, kind: str, tf_seed: Any, distribution: str | None = None
+) -> Initializer:
+    """`init` (a built Keras scheme) drawing TF's numbers for `tf_seed` instead of from the key.
 
+    Args:
+      init: the built, unseeded initializer (its hyperparameters and `.stats` give TF's
+        parameters).
+      kind: "uniform", "normal", "truncated" or "vs" (see `tf_seedable`).
+      tf_seed: an int (a Keras `seed=`) or a pair (a `tf.random.stateless_*` seed).
+      distribution: the variance-scaling distribution, when fixed by the scheme.
+
+    Returns:
+      An initializer that ignores its key (None is fine): the seed decides.
+    """
     scheme = init.scheme
     seed = stateless_seed(tf_seed, where=f"{scheme}: tf_seed")
 
     def seeded_init(key, shape, dtype=None, out_sharding=None):
-        shape, dtype = inits.check_shape_dtype(scheme, shape, dtype)
+        shape, dtype = check_shape_dtype(scheme, shape, dtype)
         if math.prod(shape) == 0:
             out = jnp.zeros(shape, dtype)
         else:
             _check_dtype(dtype)
-            inits._check_overflow(scheme, init.stats(shape), dtype)
+            check_overflow(scheme, init.stats(shape), dtype)
             which, a, b = _params(kind, init, shape, distribution)
             if which == "uniform":
                 # Keras 3's TF backend passes `tf.cast(minval, dtype)`: a Python float becomes
@@ -474,6 +485,7 @@ def seeded(init: Callable, kind: str, tf_seed: Any, distribution: str | None = N
             setattr(seeded_init, attr, getattr(init, attr))
     seeded_init.scheme = scheme
     seeded_init.hyperparameters = dict(init.hyperparameters, tf_seed=tf_seed)
+    seeded_init.constant_value = None
     seeded_init.ignores_key = True
     seeded_init.__name__ = seeded_init.__qualname__ = scheme
     return seeded_init

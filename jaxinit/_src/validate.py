@@ -1,0 +1,79 @@
+"""Build-time checks of hyperparameter values, shared by every scheme builder.
+
+Each raises `HyperparameterError` with a message that names the scheme, the hyperparameter and
+its value, so a bad value fails when the builder is called, not when the initializer first
+draws.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit._src.errors import HyperparameterError, unknown
+from jaxinit._src.types import Axes
+
+
+def is_real_0d(v: Any) -> bool:
+    """A 0-d NumPy/JAX array of a real (integer or floating) dtype, e.g. `jnp.array(1.0)`."""
+    return (
+        isinstance(v, (np.ndarray, jax.Array))
+        and not isinstance(v, jax.core.Tracer)
+        and v.ndim == 0
+        and (jnp.issubdtype(v.dtype, jnp.floating) or jnp.issubdtype(v.dtype, jnp.integer))
+    )
+
+
+def finite(scheme: str, **values: float) -> None:
+    """Raises unless every value is a finite real number (not a bool)."""
+    for name, v in values.items():
+        if is_real_0d(v):
+            v = v.item()
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be a real number.")
+        if not math.isfinite(float(v)):
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be finite.")
+
+
+def nonneg(scheme: str, **values: float) -> None:
+    """Raises unless every value is a finite real number >= 0."""
+    finite(scheme, **values)
+    for name, v in values.items():
+        if v < 0:
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be >= 0.")
+
+
+def positive(scheme: str, **values: float) -> None:
+    """Raises unless every value is a finite real number > 0."""
+    finite(scheme, **values)
+    for name, v in values.items():
+        if v <= 0:
+            raise HyperparameterError(f"{scheme}: {name}={v!r} must be > 0.")
+
+
+def choice(scheme: str, what: str, value: str, choices: Sequence[str]) -> None:
+    """Raises an `UnknownNameError` with a did-you-mean unless `value` is one of `choices`."""
+    if value not in choices:
+        raise unknown(what, value, choices, where=scheme)
+
+
+def axes(scheme: str, **named_axes: Axes) -> None:
+    """Raises unless every value is an int or a sequence of ints (bools are not axes)."""
+    for name, a in named_axes.items():
+        items = (a,) if isinstance(a, int) and not isinstance(a, bool) else a
+        try:
+            ok = all(isinstance(i, int) and not isinstance(i, bool) for i in items)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise HyperparameterError(f"{scheme}: {name}={a!r} must be an int or a tuple of ints.")
+
+
+def positive_int(scheme: str, name: str, value: Any) -> None:
+    """Raises unless `value` is an int >= 1 (not a bool): group counts and the like."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise HyperparameterError(f"{scheme}: {name}={value!r} must be a positive integer.")
