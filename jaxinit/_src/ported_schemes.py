@@ -26,6 +26,19 @@ def padded_normal(std: float, mean: float = 0.0, padding_idx: int | None = None)
     Formula: w ~ N(mean, std^2); w[padding_idx] = 0
     Source: transformers `PreTrainedModel._init_weights` on `nn.Embedding` (`normal_(mean=0,
     std=initializer_range)`, then `zeros_(weight[padding_idx])`).
+
+    Args:
+      std: the standard deviation (> 0), the model's `initializer_range`.
+      mean: the mean.
+      padding_idx: the row (axis 0) set to zero, or None.
+
+    Returns:
+      The initializer, for rank >= 2.
+
+    >>> import jax, jaxinit
+    >>> w = jaxinit.get("padded_normal", std=0.02, padding_idx=0)(jax.random.key(0), (3, 2))
+    >>> w[0].tolist()
+    [0.0, 0.0]
     """
     for k, v in (("std", std), ("mean", mean)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

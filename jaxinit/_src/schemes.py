@@ -5,12 +5,13 @@ Where the schemes are:
 
 * `schemes_basic.py`: constants (zeros, ones, constant, eye, dirac), JAX's uniform, normal and
   truncated_normal, orthogonal, delta_orthogonal;
-* `variance_scaling.py`: JAX's and Keras's variance scaling and glorot/he/lecun;
+* `variance_scaling.py`: the general primitive, JAX's variance_scaling and glorot/he/lecun;
 * `schemes_torch.py`: `torch.nn.init` (uniform_, normal_, trunc_normal_, xavier_*_,
   kaiming_*_, sparse_) and torch's layer defaults (torch_kernel, torch_bias, torch_rnn,
   torch_embedding);
-* `schemes_keras.py`: Keras/TF (RandomUniform, RandomNormal, TruncatedNormal, the Embedding
-  default, unit_forget_bias, keras_conv_glorot_uniform, uniform_unit_scaling);
+* `schemes_keras.py`: Keras/TF (VarianceScaling, GlorotUniform, HeNormal, ..., RandomUniform,
+  RandomNormal, TruncatedNormal, the Embedding default, unit_forget_bias,
+  keras_conv_glorot_uniform, uniform_unit_scaling);
 * `ported_schemes.py`: what the ported-model presets add (padded_normal).
 
 The unprefixed names keep their JAX/Flax meaning; a hyperparameter error on one of them names

@@ -1,8 +1,12 @@
-"""Keras 3 and TensorFlow schemes: `RandomUniform`, `RandomNormal`, `TruncatedNormal`, the
+"""Keras 3 and TensorFlow schemes: `VarianceScaling` and its named classes (`GlorotUniform`,
+`HeNormal`, `LecunNormal`, ...), `RandomUniform`, `RandomNormal`, `TruncatedNormal`, the
 `Embedding` default, the fused LSTM `unit_forget_bias`, Keras's depthwise-conv glorot, and
-TF1's `uniform_unit_scaling`. (Keras's variance-scaling classes are in `variance_scaling.py`;
-`Orthogonal`, `Identity`, `Constant`, `Zeros` and `Ones` are aliases of the shared schemes in
-`schemes_basic.py`.)
+TF1's `uniform_unit_scaling`. (`Orthogonal`, `Identity`, `Constant`, `Zeros` and `Ones` are
+aliases of the shared schemes in `schemes_basic.py`.)
+
+Keras 3's variance scaling reads "normal" as the corrected truncated normal, divides by
+max(1, n), and gives rank-0/1 shapes fans (1, 1) and (n, n) (`variance_scaling_builder` with
+`keras=True`).
 
 The schemes Keras seeds take `tf_seed=` (`tf_random.tf_seedable`): with it they draw TF's
 exact numbers for that seed.
@@ -11,6 +15,7 @@ exact numbers for that seed.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import jax.numpy as jnp
 
@@ -20,7 +25,8 @@ from jaxinit._src.registry import register
 from jaxinit._src.sampling import make_initializer, rand_uniform, uniform_stats
 from jaxinit._src.schemes_basic import make_normal, make_truncated_normal, make_uniform
 from jaxinit._src.tf_random import tf_seedable
-from jaxinit._src.types import Initializer
+from jaxinit._src.types import Axes, Initializer
+from jaxinit._src.variance_scaling import variance_scaling_builder
 
 
 @register("random_uniform", aliases=("RandomUniform", "keras_uniform"), family="uniform")
@@ -235,3 +241,285 @@ def unit_forget_bias(gates: int = 4, forget_gate: int = 1) -> Initializer:
         min_rank=1,
         check=check,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Keras 3's variance scaling and its named classes.
+
+
+@register("keras_variance_scaling", aliases=("VarianceScaling",), family="variance_scaling")
+@tf_seedable("vs")
+def keras_variance_scaling(
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Variance scaling with Keras 3 semantics: "normal" means the corrected truncated normal,
+    `n` is `max(1, n)`, and rank-0/1 shapes get fans (1, 1) and (n, n). With both
+    `input_axes` and `output_axes` the fans are the products of exactly those axes (Keras:
+    `(512, 8, 64)` with `[0]`, `[2]` gives `(512, 64)`); with only one of them Keras ignores it,
+    and so does this.
+
+    Formula: std = sqrt(scale / max(1, n(mode))); w ~ D(keras(distribution), std)
+    Source: Keras 3 `VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal",
+    input_axes=None, output_axes=None)`.
+
+    Args:
+      scale: the variance scale; > 0, as Keras 3 requires ("must be positive").
+      mode: "fan_in", "fan_out", "fan_avg" or "fan_geo_avg".
+      distribution: "truncated_normal" or "normal" (both the corrected truncated normal),
+        "untruncated_normal" or "uniform".
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer.
+    """
+    validate.positive("keras_variance_scaling", scale=scale)
+    return variance_scaling_builder(
+        "keras_variance_scaling",
+        scale,
+        mode,
+        distribution,
+        low_rank="keras",
+        keras=True,
+        hp={
+            "scale": scale,
+            "mode": mode,
+            "distribution": distribution,
+            "input_axes": input_axes,
+            "output_axes": output_axes,
+        },
+        keras_axes=(input_axes, output_axes),
+    )
+
+
+def _keras_named(
+    scheme: str,
+    scale: float,
+    mode: str,
+    distribution: str,
+    in_axis: Axes,
+    out_axis: Axes,
+    batch_axis: Axes,
+    fan_in: float | None,
+    fan_out: float | None,
+    input_axes: Sequence[int] | None,
+    output_axes: Sequence[int] | None,
+) -> Initializer:
+    hp = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+    if input_axes is not None or output_axes is not None:
+        hp.update(input_axes=input_axes, output_axes=output_axes)
+    return variance_scaling_builder(
+        scheme,
+        scale,
+        mode,
+        distribution,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        fan_in=fan_in,
+        fan_out=fan_out,
+        low_rank="keras",
+        keras=True,
+        hp=hp,
+        keras_axes=(input_axes, output_axes),
+    )
+
+
+@register("keras_glorot_uniform", aliases=("GlorotUniform",), family="variance_scaling")
+@tf_seedable("vs", "uniform")
+def keras_glorot_uniform(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Keras's Glorot uniform: `keras_variance_scaling(1.0, "fan_avg", "uniform")`.
+
+    Formula: limit = sqrt(3 / max(1, fan_avg)); w ~ U(-limit, limit)
+    Source: Keras 3 `GlorotUniform(seed=None)`.
+
+    Args:
+      in_axis: the input axes of the fans.
+      out_axis: the output axes of the fans.
+      batch_axis: axes excluded from the fans.
+      fan_in: an explicit fan_in instead of the shape's.
+      fan_out: an explicit fan_out instead of the shape's.
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
+    """
+    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
+    return _keras_named("keras_glorot_uniform", 1.0, "fan_avg", "uniform", *args)
+
+
+@register("keras_glorot_normal", aliases=("GlorotNormal",), family="variance_scaling")
+@tf_seedable("vs", "truncated_normal")
+def keras_glorot_normal(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Keras's Glorot normal: `keras_variance_scaling(1.0, "fan_avg", "truncated_normal")`.
+
+    Formula: std = sqrt(1 / max(1, fan_avg)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
+    Source: Keras 3 `GlorotNormal(seed=None)`.
+
+    Args:
+      in_axis: the input axes of the fans.
+      out_axis: the output axes of the fans.
+      batch_axis: axes excluded from the fans.
+      fan_in: an explicit fan_in instead of the shape's.
+      fan_out: an explicit fan_out instead of the shape's.
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
+    """
+    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
+    return _keras_named("keras_glorot_normal", 1.0, "fan_avg", "truncated_normal", *args)
+
+
+@register("keras_he_uniform", aliases=("HeUniform",), family="variance_scaling")
+@tf_seedable("vs", "uniform")
+def keras_he_uniform(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Keras's He uniform: `keras_variance_scaling(2.0, "fan_in", "uniform")`.
+
+    Formula: limit = sqrt(6 / max(1, fan_in)); w ~ U(-limit, limit)
+    Source: Keras 3 `HeUniform(seed=None)`.
+
+    Args:
+      in_axis: the input axes of the fans.
+      out_axis: the output axes of the fans.
+      batch_axis: axes excluded from the fans.
+      fan_in: an explicit fan_in instead of the shape's.
+      fan_out: an explicit fan_out instead of the shape's.
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
+    """
+    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
+    return _keras_named("keras_he_uniform", 2.0, "fan_in", "uniform", *args)
+
+
+@register("keras_he_normal", aliases=("HeNormal",), family="variance_scaling")
+@tf_seedable("vs", "truncated_normal")
+def keras_he_normal(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Keras's He normal: `keras_variance_scaling(2.0, "fan_in", "truncated_normal")`.
+
+    Formula: std = sqrt(2 / max(1, fan_in)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
+    Source: Keras 3 `HeNormal(seed=None)`.
+
+    Args:
+      in_axis: the input axes of the fans.
+      out_axis: the output axes of the fans.
+      batch_axis: axes excluded from the fans.
+      fan_in: an explicit fan_in instead of the shape's.
+      fan_out: an explicit fan_out instead of the shape's.
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
+
+    >>> import jaxinit
+    >>> jaxinit.get("HeNormal").stats((7,)).std == (2 / 7) ** 0.5  # Keras: rank 1 has fans (n, n)
+    True
+    """
+    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
+    return _keras_named("keras_he_normal", 2.0, "fan_in", "truncated_normal", *args)
+
+
+@register("keras_lecun_uniform", aliases=("LecunUniform",), family="variance_scaling")
+@tf_seedable("vs", "uniform")
+def keras_lecun_uniform(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Keras's LeCun uniform: `keras_variance_scaling(1.0, "fan_in", "uniform")`.
+
+    Formula: limit = sqrt(3 / max(1, fan_in)); w ~ U(-limit, limit)
+    Source: Keras 3 `LecunUniform(seed=None)`.
+
+    Args:
+      in_axis: the input axes of the fans.
+      out_axis: the output axes of the fans.
+      batch_axis: axes excluded from the fans.
+      fan_in: an explicit fan_in instead of the shape's.
+      fan_out: an explicit fan_out instead of the shape's.
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
+    """
+    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
+    return _keras_named("keras_lecun_uniform", 1.0, "fan_in", "uniform", *args)
+
+
+@register("keras_lecun_normal", aliases=("LecunNormal",), family="variance_scaling")
+@tf_seedable("vs", "truncated_normal")
+def keras_lecun_normal(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    fan_in: float | None = None,
+    fan_out: float | None = None,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> Initializer:
+    """Keras's LeCun normal: `keras_variance_scaling(1.0, "fan_in", "truncated_normal")`.
+
+    Formula: std = sqrt(1 / max(1, fan_in)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
+    Source: Keras 3 `LecunNormal(seed=None)`.
+
+    Args:
+      in_axis: the input axes of the fans.
+      out_axis: the output axes of the fans.
+      batch_axis: axes excluded from the fans.
+      fan_in: an explicit fan_in instead of the shape's.
+      fan_out: an explicit fan_out instead of the shape's.
+      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
+      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
+
+    Returns:
+      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
+    """
+    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
+    return _keras_named("keras_lecun_normal", 1.0, "fan_in", "truncated_normal", *args)

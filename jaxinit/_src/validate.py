@@ -19,7 +19,14 @@ from jaxinit._src.types import Axes
 
 
 def is_real_0d(v: Any) -> bool:
-    """A 0-d NumPy/JAX array of a real (integer or floating) dtype, e.g. `jnp.array(1.0)`."""
+    """Whether `v` is a concrete 0-d NumPy/JAX array of a real dtype, e.g. `jnp.array(1.0)`.
+
+    Args:
+      v: any value.
+
+    Returns:
+      True for a 0-d integer or floating array that is not a tracer.
+    """
     return (
         isinstance(v, (np.ndarray, jax.Array))
         and not isinstance(v, jax.core.Tracer)
@@ -29,7 +36,20 @@ def is_real_0d(v: Any) -> bool:
 
 
 def finite(scheme: str, **values: float) -> None:
-    """Raises unless every value is a finite real number (not a bool)."""
+    """Raises unless every value is a finite real number (not a bool).
+
+    Args:
+      scheme: the scheme name the message starts with.
+      **values: hyperparameter name -> value.
+
+    Raises:
+      HyperparameterError: naming the first bad hyperparameter and its value.
+
+    >>> finite("eye", gain=float("nan"))
+    Traceback (most recent call last):
+    ...
+    jaxinit._src.errors.HyperparameterError: eye: gain=nan must be finite.
+    """
     for name, v in values.items():
         if is_real_0d(v):
             v = v.item()
@@ -40,7 +60,15 @@ def finite(scheme: str, **values: float) -> None:
 
 
 def nonneg(scheme: str, **values: float) -> None:
-    """Raises unless every value is a finite real number >= 0."""
+    """Raises unless every value is a finite real number >= 0.
+
+    Args:
+      scheme: the scheme name the message starts with.
+      **values: hyperparameter name -> value.
+
+    Raises:
+      HyperparameterError: naming the first bad hyperparameter and its value.
+    """
     finite(scheme, **values)
     for name, v in values.items():
         if v < 0:
@@ -48,7 +76,15 @@ def nonneg(scheme: str, **values: float) -> None:
 
 
 def positive(scheme: str, **values: float) -> None:
-    """Raises unless every value is a finite real number > 0."""
+    """Raises unless every value is a finite real number > 0.
+
+    Args:
+      scheme: the scheme name the message starts with.
+      **values: hyperparameter name -> value.
+
+    Raises:
+      HyperparameterError: naming the first bad hyperparameter and its value.
+    """
     finite(scheme, **values)
     for name, v in values.items():
         if v <= 0:
@@ -56,13 +92,31 @@ def positive(scheme: str, **values: float) -> None:
 
 
 def choice(scheme: str, what: str, value: str, choices: Sequence[str]) -> None:
-    """Raises an `UnknownNameError` with a did-you-mean unless `value` is one of `choices`."""
+    """Raises unless `value` is one of `choices`.
+
+    Args:
+      scheme: the scheme name the message starts with.
+      what: what the value is ("mode", "distribution", ...).
+      value: the value given.
+      choices: the valid values.
+
+    Raises:
+      UnknownNameError: listing the choices, with a did-you-mean.
+    """
     if value not in choices:
         raise unknown(what, value, choices, where=scheme)
 
 
 def axes(scheme: str, **named_axes: Axes) -> None:
-    """Raises unless every value is an int or a sequence of ints (bools are not axes)."""
+    """Raises unless every value is an int or a sequence of ints (bools are not axes).
+
+    Args:
+      scheme: the scheme name the message starts with.
+      **named_axes: hyperparameter name -> axes.
+
+    Raises:
+      HyperparameterError: naming the first bad hyperparameter and its value.
+    """
     for name, a in named_axes.items():
         items = (a,) if isinstance(a, int) and not isinstance(a, bool) else a
         try:
@@ -74,6 +128,15 @@ def axes(scheme: str, **named_axes: Axes) -> None:
 
 
 def positive_int(scheme: str, name: str, value: Any) -> None:
-    """Raises unless `value` is an int >= 1 (not a bool): group counts and the like."""
+    """Raises unless `value` is an int >= 1 (not a bool): group counts and the like.
+
+    Args:
+      scheme: the scheme name the message starts with.
+      name: the hyperparameter's name.
+      value: its value.
+
+    Raises:
+      HyperparameterError: naming the hyperparameter and its value.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise HyperparameterError(f"{scheme}: {name}={value!r} must be a positive integer.")

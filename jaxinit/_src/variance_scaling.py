@@ -1,18 +1,18 @@
-"""Variance scaling: the general primitive, its JAX and Keras 3 forms, and the named
+"""Variance scaling: the general primitive, JAX's `variance_scaling` and its named
 specialisations (glorot/he/lecun, uniform and normal), each a one-line `def` over it.
 
 `var = scale / n(mode)` with n = fan_in, fan_out, fan_avg = (fan_in + fan_out) / 2 or
 fan_geo_avg = sqrt(fan_in * fan_out). The JAX forms read "normal" as untruncated and take a
 build-time `dtype=` and complex dtypes; the Keras forms read "normal" as the corrected
 truncated normal, divide by max(1, n), give rank-0/1 shapes fans (1, 1) and (n, n), and take
-`tf_seed=`. torch's variance-scaling functions (`kaiming_*_`, `xavier_*_`) are in
-`schemes_torch.py`.
+`tf_seed=`; they are in `schemes_keras.py` (`VarianceScaling`, `GlorotUniform`, ...), torch's
+variance-scaling functions (`kaiming_*_`, `xavier_*_`) in `schemes_torch.py`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +32,6 @@ from jaxinit._src.sampling import (
     rand_truncated_normal,
     rand_uniform,
 )
-from jaxinit._src.tf_random import tf_seedable  # tf_seed= on the Keras-named schemes
 from jaxinit._src.types import Axes, DType, Initializer, Stats
 
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
@@ -295,58 +294,10 @@ def variance_scaling(
     )
 
 
-@register("keras_variance_scaling", aliases=("VarianceScaling",), family="variance_scaling")
-@tf_seedable("vs")
-def keras_variance_scaling(
-    scale: float = 1.0,
-    mode: str = "fan_in",
-    distribution: str = "truncated_normal",
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Variance scaling with Keras 3 semantics: "normal" means the corrected truncated normal,
-    `n` is `max(1, n)`, and rank-0/1 shapes get fans (1, 1) and (n, n). With both
-    `input_axes` and `output_axes` the fans are the products of exactly those axes (Keras:
-    `(512, 8, 64)` with `[0]`, `[2]` gives `(512, 64)`); with only one of them Keras ignores it,
-    and so does this.
-
-    Formula: std = sqrt(scale / max(1, n(mode))); w ~ D(keras(distribution), std)
-    Source: Keras 3 `VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal",
-    input_axes=None, output_axes=None)`.
-
-    Args:
-      scale: the variance scale; > 0, as Keras 3 requires ("must be positive").
-      mode: "fan_in", "fan_out", "fan_avg" or "fan_geo_avg".
-      distribution: "truncated_normal" or "normal" (both the corrected truncated normal),
-        "untruncated_normal" or "uniform".
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer.
-    """
-    validate.positive("keras_variance_scaling", scale=scale)
-    return variance_scaling_builder(
-        "keras_variance_scaling",
-        scale,
-        mode,
-        distribution,
-        low_rank="keras",
-        keras=True,
-        hp={
-            "scale": scale,
-            "mode": mode,
-            "distribution": distribution,
-            "input_axes": input_axes,
-            "output_axes": output_axes,
-        },
-        keras_axes=(input_axes, output_axes),
-    )
-
-
 # --------------------------------------------------------------------------------------------
-# The named specialisations. JAX's take JAX's build-time `dtype=` and complex dtypes; Keras's
-# Keras 3's `input_axes`/`output_axes`. Both record the axes as their hyperparameters.
+# The named specialisations: JAX's take JAX's build-time `dtype=` and complex dtypes, and record
+# the axes as their hyperparameters. (Keras's GlorotUniform, HeNormal, ... are in
+# schemes_keras.py.)
 
 
 def _jax_named(
@@ -375,39 +326,6 @@ def _jax_named(
         hp=hp,
         dtype=dtype,
         complex_ok=True,
-    )
-
-
-def _keras_named(
-    scheme: str,
-    scale: float,
-    mode: str,
-    distribution: str,
-    in_axis: Axes,
-    out_axis: Axes,
-    batch_axis: Axes,
-    fan_in: float | None,
-    fan_out: float | None,
-    input_axes: Sequence[int] | None,
-    output_axes: Sequence[int] | None,
-) -> Initializer:
-    hp = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
-    if input_axes is not None or output_axes is not None:
-        hp.update(input_axes=input_axes, output_axes=output_axes)
-    return variance_scaling_builder(
-        scheme,
-        scale,
-        mode,
-        distribution,
-        in_axis=in_axis,
-        out_axis=out_axis,
-        batch_axis=batch_axis,
-        fan_in=fan_in,
-        fan_out=fan_out,
-        low_rank="keras",
-        keras=True,
-        hp=hp,
-        keras_axes=(input_axes, output_axes),
     )
 
 
@@ -598,199 +516,3 @@ def lecun_normal(
     """
     args = (in_axis, out_axis, batch_axis, fan_in, fan_out, dtype)
     return _jax_named("lecun_normal", 1.0, "fan_in", "truncated_normal", *args)
-
-
-@register("keras_glorot_uniform", aliases=("GlorotUniform",), family="variance_scaling")
-@tf_seedable("vs", "uniform")
-def keras_glorot_uniform(
-    in_axis: Axes = -2,
-    out_axis: Axes = -1,
-    batch_axis: Axes = (),
-    fan_in: float | None = None,
-    fan_out: float | None = None,
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Keras's Glorot uniform: `keras_variance_scaling(1.0, "fan_avg", "uniform")`.
-
-    Formula: limit = sqrt(3 / max(1, fan_avg)); w ~ U(-limit, limit)
-    Source: Keras 3 `GlorotUniform(seed=None)`.
-
-    Args:
-      in_axis: the input axes of the fans.
-      out_axis: the output axes of the fans.
-      batch_axis: axes excluded from the fans.
-      fan_in: an explicit fan_in instead of the shape's.
-      fan_out: an explicit fan_out instead of the shape's.
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
-    """
-    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
-    return _keras_named("keras_glorot_uniform", 1.0, "fan_avg", "uniform", *args)
-
-
-@register("keras_glorot_normal", aliases=("GlorotNormal",), family="variance_scaling")
-@tf_seedable("vs", "truncated_normal")
-def keras_glorot_normal(
-    in_axis: Axes = -2,
-    out_axis: Axes = -1,
-    batch_axis: Axes = (),
-    fan_in: float | None = None,
-    fan_out: float | None = None,
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Keras's Glorot normal: `keras_variance_scaling(1.0, "fan_avg", "truncated_normal")`.
-
-    Formula: std = sqrt(1 / max(1, fan_avg)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
-    Source: Keras 3 `GlorotNormal(seed=None)`.
-
-    Args:
-      in_axis: the input axes of the fans.
-      out_axis: the output axes of the fans.
-      batch_axis: axes excluded from the fans.
-      fan_in: an explicit fan_in instead of the shape's.
-      fan_out: an explicit fan_out instead of the shape's.
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
-    """
-    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
-    return _keras_named("keras_glorot_normal", 1.0, "fan_avg", "truncated_normal", *args)
-
-
-@register("keras_he_uniform", aliases=("HeUniform",), family="variance_scaling")
-@tf_seedable("vs", "uniform")
-def keras_he_uniform(
-    in_axis: Axes = -2,
-    out_axis: Axes = -1,
-    batch_axis: Axes = (),
-    fan_in: float | None = None,
-    fan_out: float | None = None,
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Keras's He uniform: `keras_variance_scaling(2.0, "fan_in", "uniform")`.
-
-    Formula: limit = sqrt(6 / max(1, fan_in)); w ~ U(-limit, limit)
-    Source: Keras 3 `HeUniform(seed=None)`.
-
-    Args:
-      in_axis: the input axes of the fans.
-      out_axis: the output axes of the fans.
-      batch_axis: axes excluded from the fans.
-      fan_in: an explicit fan_in instead of the shape's.
-      fan_out: an explicit fan_out instead of the shape's.
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
-    """
-    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
-    return _keras_named("keras_he_uniform", 2.0, "fan_in", "uniform", *args)
-
-
-@register("keras_he_normal", aliases=("HeNormal",), family="variance_scaling")
-@tf_seedable("vs", "truncated_normal")
-def keras_he_normal(
-    in_axis: Axes = -2,
-    out_axis: Axes = -1,
-    batch_axis: Axes = (),
-    fan_in: float | None = None,
-    fan_out: float | None = None,
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Keras's He normal: `keras_variance_scaling(2.0, "fan_in", "truncated_normal")`.
-
-    Formula: std = sqrt(2 / max(1, fan_in)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
-    Source: Keras 3 `HeNormal(seed=None)`.
-
-    Args:
-      in_axis: the input axes of the fans.
-      out_axis: the output axes of the fans.
-      batch_axis: axes excluded from the fans.
-      fan_in: an explicit fan_in instead of the shape's.
-      fan_out: an explicit fan_out instead of the shape's.
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
-
-    >>> import jaxinit
-    >>> jaxinit.get("HeNormal").stats((7,)).std == (2 / 7) ** 0.5  # Keras: rank 1 has fans (n, n)
-    True
-    """
-    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
-    return _keras_named("keras_he_normal", 2.0, "fan_in", "truncated_normal", *args)
-
-
-@register("keras_lecun_uniform", aliases=("LecunUniform",), family="variance_scaling")
-@tf_seedable("vs", "uniform")
-def keras_lecun_uniform(
-    in_axis: Axes = -2,
-    out_axis: Axes = -1,
-    batch_axis: Axes = (),
-    fan_in: float | None = None,
-    fan_out: float | None = None,
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Keras's LeCun uniform: `keras_variance_scaling(1.0, "fan_in", "uniform")`.
-
-    Formula: limit = sqrt(3 / max(1, fan_in)); w ~ U(-limit, limit)
-    Source: Keras 3 `LecunUniform(seed=None)`.
-
-    Args:
-      in_axis: the input axes of the fans.
-      out_axis: the output axes of the fans.
-      batch_axis: axes excluded from the fans.
-      fan_in: an explicit fan_in instead of the shape's.
-      fan_out: an explicit fan_out instead of the shape's.
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
-    """
-    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
-    return _keras_named("keras_lecun_uniform", 1.0, "fan_in", "uniform", *args)
-
-
-@register("keras_lecun_normal", aliases=("LecunNormal",), family="variance_scaling")
-@tf_seedable("vs", "truncated_normal")
-def keras_lecun_normal(
-    in_axis: Axes = -2,
-    out_axis: Axes = -1,
-    batch_axis: Axes = (),
-    fan_in: float | None = None,
-    fan_out: float | None = None,
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> Initializer:
-    """Keras's LeCun normal: `keras_variance_scaling(1.0, "fan_in", "truncated_normal")`.
-
-    Formula: std = sqrt(1 / max(1, fan_in)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
-    Source: Keras 3 `LecunNormal(seed=None)`.
-
-    Args:
-      in_axis: the input axes of the fans.
-      out_axis: the output axes of the fans.
-      batch_axis: axes excluded from the fans.
-      fan_in: an explicit fan_in instead of the shape's.
-      fan_out: an explicit fan_out instead of the shape's.
-      input_axes: Keras 3's input axes of the fans (used only with `output_axes`).
-      output_axes: Keras 3's output axes of the fans (used only with `input_axes`).
-
-    Returns:
-      The initializer; rank-0/1 shapes get Keras's fans (1, 1) / (n, n).
-    """
-    args = (in_axis, out_axis, batch_axis, fan_in, fan_out, input_axes, output_axes)
-    return _keras_named("keras_lecun_normal", 1.0, "fan_in", "truncated_normal", *args)
