@@ -426,6 +426,9 @@ def check_truncation(
       hi: the upper bound in std units.
       what: how the message names the bounds, e.g. "the bounds (a, b)".
       min_mass: the smallest normal mass the sampler can draw from accurately.
+
+    Raises:
+      HyperparameterError: naming the window, its mass and the minimum.
     """
     if not lo < hi:
         raise HyperparameterError(f"{scheme}: {what} must satisfy lower < upper, got {lo} >= {hi}.")
