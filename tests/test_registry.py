@@ -15,7 +15,10 @@ Three layers, as jax's `tests/nn_test.py` and optax's noise tests do it:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+import sys
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -371,6 +374,27 @@ def test_constant_fills_take_integer_and_bool_dtypes(dtype):
         jaxinit.get("constant", value=0.5)(KEY, (2,), dtype)
 
 
+SCHEME_MODULES = {
+    "jaxinit._src.schemes_basic",
+    "jaxinit._src.variance_scaling",
+    "jaxinit._src.schemes_torch",
+    "jaxinit._src.schemes_keras",
+    "jaxinit._src.ported_schemes",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZER_RECS))
+def test_every_scheme_is_a_def_named_after_it(name):
+    """Every registered scheme is a module-level `def <name>` in a scheme module (no builders
+    made in a loop), with a docstring that has Returns: (and Args: when it takes any)."""
+    builder = jaxinit.describe(name).builder
+    fn = inspect.unwrap(builder)
+    assert fn.__name__ == name and fn.__module__ in SCHEME_MODULES
+    assert getattr(sys.modules[fn.__module__], name) is builder
+    doc = inspect.getdoc(builder)
+    assert "Returns:" in doc and ("Args:" in doc or not jaxinit.describe(name).defaults)
+
+
 def test_register_rejects_duplicate_names():
     with pytest.raises(jaxinit.JaxinitError, match="already registered"):
         jaxinit.register("glorot_uniform")(lambda: None)
@@ -467,8 +491,6 @@ def test_draw_mode_is_scoped_and_restored_after_an_exception():
 
 
 def test_draw_mode_is_local_to_the_thread():
-    import threading
-
     seen = []
     with sampling.shaped_draws():
         t = threading.Thread(target=lambda: seen.append(sampling.current_draw_mode()))

@@ -65,8 +65,9 @@ class Initializer(Protocol):
 
     Optional, present only where meaningful (read with `getattr(init, name, None)`):
     `fans(shape) -> (fan_in, fan_out)` for a scheme with its own fan rule (Keras depthwise
-    glorot), which `jaxinit.explain` shows instead of the generic fans; `ignores_key = True`
-    on a `tf_seed=` initializer, which draws from its seed.
+    glorot), which `jaxinit.explain` shows instead of the generic fans; `formula`, the formula
+    of a variance-scaling specialisation; `ignores_key = True` on a `tf_seed=` initializer,
+    which draws from its seed.
 
     >>> import jaxinit
     >>> init = jaxinit.get("zeros")
