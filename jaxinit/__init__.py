@@ -19,8 +19,7 @@ A tour, verbs first (target first, then the key, then example inputs, `policy=` 
 glorot_uniform
 """
 
-from jaxinit._src import initializers as _initializers  # noqa: F401  (fills the registry)
-from jaxinit._src import ported_schemes as _ported_schemes  # noqa: F401  (padded_normal)
+from jaxinit._src import schemes as _schemes  # noqa: F401  (fills the registry)
 from jaxinit._src.api import diff as diff
 from jaxinit._src.api import explain as explain
 from jaxinit._src.api import init as init
@@ -42,8 +41,6 @@ from jaxinit._src.fans import compute_fans as compute_fans
 from jaxinit._src.fans import keras_fans as keras_fans
 from jaxinit._src.fans import torch_fans as torch_fans
 from jaxinit._src.gain import calculate_gain as calculate_gain
-from jaxinit._src.initializers import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
-from jaxinit._src.initializers import Stats as Stats
 from jaxinit._src.paths import path_key as path_key
 from jaxinit._src.policy import Decision as Decision
 from jaxinit._src.policy import Policy as Policy
@@ -63,7 +60,9 @@ from jaxinit._src.report import PolicyDiff as PolicyDiff
 from jaxinit._src.rules import Rule as Rule
 from jaxinit._src.specs import ModuleInfo as ModuleInfo
 from jaxinit._src.specs import ParamSpec as ParamSpec
+from jaxinit._src.sampling import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
 from jaxinit._src.types import Initializer as Initializer
+from jaxinit._src.types import Stats as Stats
 
 __version__ = "0.1.0"
 

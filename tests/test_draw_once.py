@@ -37,7 +37,7 @@ def _registered_for_this_module():
 
     jaxinit.register(SCHEME)(_counted)
     yield
-    registry._SCHEMES.pop(SCHEME, None)
+    registry.unregister(SCHEME)
 
 
 DEFAULT_CALLS = {}  # kernel name -> [is the key a Tracer, ...] for every call

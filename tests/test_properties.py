@@ -2,14 +2,21 @@
 the policy engine over random trees and rule lists.
 
 Runs are reproducible (`derandomize=True`: the examples are a fixed function of the test), and
-example counts are set explicitly. `EXAMPLES` counts the examples that ran, per test; the last
-test checks the total is what the settings ask for.
+example counts are set explicitly. `EXAMPLES` counts the examples that ran, per test, and every
+property test checks, right after hypothesis has run it, that it ran at least as many as its
+settings ask for (`_runs_at_least`), so the check does not depend on which tests ran before.
+
+The schemes are those of `INITIALIZER_RECS` in test_registry.py, the one table of every
+registered scheme (it enforces the coverage); `SPECS` here adds, per scheme, the hyperparameter
+variants, ranks and shape adjustments the properties need, and a scheme without a row gets the
+default `Spec()` (every rank, default hyperparameters).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import math
 import random
 from typing import Any, Callable
@@ -20,6 +27,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_registry import INITIALIZER_RECS
 
 import jaxinit
 
@@ -34,6 +42,23 @@ def _settings(n: int) -> settings:
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+
+def _runs_at_least(n: int):
+    """Wraps a hypothesis test (applied above `@given` and its settings): after hypothesis has
+    run it, asserts that the examples it counted in `EXAMPLES` number at least `n`."""
+
+    def deco(test):
+        @functools.wraps(test)
+        def run(*args, **kwargs):
+            before = EXAMPLES[test.__name__]
+            test(*args, **kwargs)
+            ran = EXAMPLES[test.__name__] - before
+            assert ran >= n, f"{test.__name__} ran {ran} examples; its settings ask for {n}"
+
+        return run
+
+    return deco
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,7 +99,7 @@ class Spec:
 KERNEL = (2, 5)  # schemes that need fans: rank >= 2
 VS_HPS = ({}, {"in_axis": 0, "out_axis": -1}, {"fan_in": 7.0, "fan_out": 3.0})
 
-TABLE: dict[str, Spec] = {
+SPECS: dict[str, Spec] = {
     "constant": Spec(({"value": 0.5}, {"value": -3})),
     "delta_orthogonal": Spec(
         ({}, {"gain": -1.5}),
@@ -101,13 +126,6 @@ TABLE: dict[str, Spec] = {
     "jax_normal": Spec(({}, {"stddev": 2.0})),
     "jax_uniform": Spec(({}, {"scale": 3.0})),
     "keras_conv_glorot_uniform": Spec(({}, {"groups": 3}), (3, 5), _depthwise),
-    "keras_embedding": Spec(),
-    "keras_glorot_normal": Spec(),
-    "keras_glorot_uniform": Spec(),
-    "keras_he_normal": Spec(),
-    "keras_he_uniform": Spec(),
-    "keras_lecun_normal": Spec(),
-    "keras_lecun_uniform": Spec(),
     "keras_truncated_normal": Spec(({}, {"mean": 1.0, "stddev": 0.3})),
     "keras_variance_scaling": Spec(
         (
@@ -118,10 +136,8 @@ TABLE: dict[str, Spec] = {
     ),
     "lecun_normal": Spec(VS_HPS, KERNEL),
     "lecun_uniform": Spec(VS_HPS, KERNEL),
-    "ones": Spec(),
     "orthogonal": Spec(({}, {"gain": 0.5, "column_axis": 0}), KERNEL),
     "padded_normal": Spec(({"std": 0.5}, {"std": 2.0, "mean": -1.0}), KERNEL),
-    "random_normal": Spec(),
     "random_uniform": Spec(({}, {"minval": 1.0, "maxval": 1.5})),
     "sparse": Spec(({"sparsity": 0.5}, {"sparsity": 0.0, "std": 1.0}), (2, 2)),
     "symmetric_uniform": Spec(({}, {"bound": 0.01})),
@@ -154,13 +170,16 @@ TABLE: dict[str, Spec] = {
         ),
         KERNEL,
     ),
-    "zeros": Spec(),
 }
 
 
-def test_table_covers_every_registered_name():
-    """A newly registered scheme fails here until it has a row (and so gets property tests)."""
-    assert sorted(TABLE) == jaxinit.names()
+# Every scheme of the one table; those without a row in SPECS run with the default Spec().
+TABLE: dict[str, Spec] = {name: SPECS.get(name, Spec()) for name in sorted(INITIALIZER_RECS)}
+
+
+def test_specs_name_only_tabled_schemes():
+    """A row here for a scheme the table does not have (renamed, removed) is a stale row."""
+    assert set(SPECS) <= set(INITIALIZER_RECS)
 
 
 DTYPES = (None, jnp.float32, jnp.bfloat16, jnp.float16)
@@ -238,6 +257,7 @@ def _close(a, b, dtype, what: str) -> None:
 # torch's kaiming_*_ warn on zero-size shapes (checked in test_registry.py and tests/peers/).
 @pytest.mark.filterwarnings("ignore:.*Initializing zero-element tensors is a no-op")
 @pytest.mark.parametrize("name", sorted(TABLE))
+@_runs_at_least(SCHEME_EXAMPLES)
 @_settings(SCHEME_EXAMPLES)
 @given(data=st.data())
 def test_scheme_properties(name, data):
@@ -364,6 +384,7 @@ def _policy(rules) -> jaxinit.Policy:
     return jaxinit.Policy(rules, fallback="keep", unused="ignore")
 
 
+@_runs_at_least(POLICY_EXAMPLES)
 @_settings(POLICY_EXAMPLES)
 @given(
     spec_tree=trees(),
@@ -417,6 +438,7 @@ def _remove_and_add(spec_tree, rng: random.Random):
     return walk(spec_tree, 0) or {"extra": ((3,), jnp.float32)}
 
 
+@_runs_at_least(POLICY_EXAMPLES)
 @_settings(POLICY_EXAMPLES)
 @given(
     spec_tree=trees(),
@@ -451,13 +473,3 @@ def test_parameter_depends_only_on_root_key_and_path(spec_tree, rules, seed, edi
         want = d.initializer()(jaxinit.path_key(key, path), x.shape, x.dtype)
         assert x.dtype == want.dtype
         _close(x, want, x.dtype, path)
-
-
-def test_example_counts():
-    """Every property ran the examples its settings ask for (printed in the summary)."""
-    if len(EXAMPLES) < 3:
-        pytest.skip("runs only after the property tests in the same session")
-    assert EXAMPLES["test_scheme_properties"] >= SCHEME_EXAMPLES * len(TABLE)
-    assert EXAMPLES["test_policy_result_does_not_depend_on_tree_order"] >= POLICY_EXAMPLES
-    assert EXAMPLES["test_parameter_depends_only_on_root_key_and_path"] >= POLICY_EXAMPLES
-    print(f"\nproperty examples run: {dict(EXAMPLES)}, total {sum(EXAMPLES.values())}")

@@ -15,7 +15,10 @@ Three layers, as jax's `tests/nn_test.py` and optax's noise tests do it:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+import sys
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +28,7 @@ import scipy.stats
 
 import jaxinit
 from jaxinit import TRUNCATED_STD_FACTOR
+from jaxinit._src import registry, sampling
 
 KEY = jax.random.key(0)
 KEY2 = jax.random.key(1)
@@ -370,12 +374,130 @@ def test_constant_fills_take_integer_and_bool_dtypes(dtype):
         jaxinit.get("constant", value=0.5)(KEY, (2,), dtype)
 
 
+SCHEME_MODULES = {
+    "jaxinit._src.schemes_basic",
+    "jaxinit._src.variance_scaling",
+    "jaxinit._src.schemes_torch",
+    "jaxinit._src.schemes_keras",
+    "jaxinit._src.ported_schemes",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZER_RECS))
+def test_every_scheme_is_a_def_named_after_it(name):
+    """Every registered scheme is a module-level `def <name>` in a scheme module (no builders
+    made in a loop), with a docstring that has Returns: (and Args: when it takes any)."""
+    builder = jaxinit.describe(name).builder
+    fn = inspect.unwrap(builder)
+    assert fn.__name__ == name and fn.__module__ in SCHEME_MODULES
+    assert getattr(sys.modules[fn.__module__], name) is builder
+    doc = inspect.getdoc(builder)
+    assert "Returns:" in doc and ("Args:" in doc or not jaxinit.describe(name).defaults)
+
+
 def test_register_rejects_duplicate_names():
     with pytest.raises(jaxinit.JaxinitError, match="already registered"):
         jaxinit.register("glorot_uniform")(lambda: None)
     with pytest.raises(jaxinit.JaxinitError, match="already registered"):
         jaxinit.register("brand_new_name_xyz", aliases=("xavier_uniform_",))(lambda: None)
     assert "brand_new_name_xyz" not in jaxinit.all_names()
+
+
+def _temp_builder(value: float = 0.5):
+    """A temporary constant.
+
+    Formula: w = value
+    Source: tests.
+    """
+    return jaxinit.get("constant", value=value)
+
+
+def test_unregister_removes_the_scheme_and_its_aliases():
+    registry.register("temp_scheme_xyz", aliases=("TempXyz", "temp_xyz_"))(_temp_builder)
+    registry.note_other_meanings("TempXyz", ("glorot_uniform", "elsewhere"))
+    before = registry.other_meanings("xavier_normal")
+    registry.note_other_meanings("xavier_normal", *before, ("temp_xyz_", "elsewhere"))
+    assert jaxinit.describe("TempXyz").name == "temp_scheme_xyz"
+    info = registry.unregister("temp_scheme_xyz")
+    assert info.name == "temp_scheme_xyz" and info.aliases == ("TempXyz", "temp_xyz_")
+    for n in ("temp_scheme_xyz", "TempXyz", "temp_xyz_"):
+        assert n not in jaxinit.all_names()
+        with pytest.raises(jaxinit.UnknownNameError):
+            jaxinit.get(n)
+    assert registry.other_meanings("TempXyz") == ()
+    assert registry.other_meanings("xavier_normal") == before == (("xavier_normal_", "torch"),)
+    # The returned entry puts it back, under the same names.
+    registry.register(info.name, aliases=info.aliases, family=info.family)(info.builder)
+    assert jaxinit.get("temp_xyz_", value=2.0).constant_value == 2.0
+    registry.unregister("temp_scheme_xyz")
+    assert "temp_scheme_xyz" not in jaxinit.all_names()
+
+
+def test_unregister_unknown_name_says_did_you_mean():
+    with pytest.raises(jaxinit.UnknownNameError, match="Did you mean 'glorot_uniform'"):
+        registry.unregister("glorot_unifrom")
+    with pytest.raises(jaxinit.UnknownNameError, match="jaxinit.unregister: unknown scheme 7"):
+        registry.unregister(7)
+
+
+def test_unregister_refuses_an_alias_and_names_its_scheme():
+    with pytest.raises(
+        jaxinit.JaxinitError, match="'xavier_uniform' is an alias of 'glorot_uniform'"
+    ):
+        registry.unregister("xavier_uniform")
+    assert jaxinit.describe("xavier_uniform").name == "glorot_uniform"  # nothing removed
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZER_RECS))
+def test_every_initializer_satisfies_the_protocol(name):
+    """What the draw engine and explain read, on every scheme: `.scheme`, `.hyperparameters`,
+    `.stats(shape)` and `.constant_value` (a number exactly for the scalar constant fills)."""
+    init = build(name)
+    assert isinstance(init, jaxinit.Initializer)
+    assert init.scheme == name and isinstance(init.hyperparameters, dict)
+    shape = INITIALIZER_RECS[name].shapes[-1]
+    st = init.stats(shape)
+    assert st is None or isinstance(st, jaxinit.Stats)
+    scalar_fill = name in ("zeros", "ones", "constant")
+    assert (init.constant_value is not None) == scalar_fill
+    if scalar_fill:
+        np.testing.assert_array_equal(init(KEY, shape), init.constant_value)
+
+
+def test_tf_seeded_initializer_satisfies_the_protocol():
+    init = jaxinit.get("GlorotUniform", tf_seed=0)
+    assert isinstance(init, jaxinit.Initializer) and init.constant_value is None
+    assert init.ignores_key and init.hyperparameters["tf_seed"] == 0
+
+
+def test_draw_mode_is_scoped_and_restored_after_an_exception():
+    assert sampling.current_draw_mode() == "flat"
+    with pytest.raises(RuntimeError, match="inside"):
+        with sampling.class_draws(64):
+            assert sampling.current_draw_mode() == 64
+            with sampling.shaped_draws():
+                assert sampling.current_draw_mode() == "shaped"
+                raise RuntimeError("inside")
+    assert sampling.current_draw_mode() == "flat"
+    # The size class changes the layout of the draw only: the first values are the same.
+    init = jaxinit.get("uniform_")
+    with sampling.class_draws(64):
+        flat64 = init(KEY, (6,))
+    assert flat64.shape == (64,)
+    np.testing.assert_array_equal(flat64[:6], init(KEY, (6,)))
+    with pytest.raises(ValueError, match="must be 'flat', 'shaped' or an int >= 1"):
+        with sampling.draw_mode("sharded"):
+            pass
+
+
+def test_draw_mode_is_local_to_the_thread():
+    seen = []
+    with sampling.shaped_draws():
+        t = threading.Thread(target=lambda: seen.append(sampling.current_draw_mode()))
+        t.start()
+        t.join()
+        assert sampling.current_draw_mode() == "shaped"
+    assert seen == ["flat"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,9 +513,7 @@ def unif(key=KEY, shape=SHAPE):
 
 
 def tn_tails(key=KEY, shape=SHAPE, lo=-2.0, hi=2.0):
-    from jaxinit._src.initializers import rand_truncated_normal_tails
-
-    return rand_truncated_normal_tails(key, lo, hi, shape, F32)
+    return sampling.rand_truncated_normal_tails(key, lo, hi, shape, F32)
 
 
 def tn(key=KEY, shape=SHAPE, lo=-2.0, hi=2.0):
@@ -637,8 +757,8 @@ def test_delta_orthogonal_exact(shape):
 @pytest.mark.parametrize("shape", [(10, 6), (7, 13), (1, 4)])
 def test_sparse_zero_count_per_row_along_out(shape, sparsity):
     """torch `sparse_` on (out, in) zeroes ceil(sparsity * out) entries of every column; in the
-    Flax layout (in, out) that is ceil(sparsity * out) zeros in every row (see the fix in
-    initializers.py)."""
+    Flax layout (in, out) that is ceil(sparsity * out) zeros in every row (`schemes_torch.sparse`
+    counts the zeros along the last axis)."""
     w = np.asarray(jaxinit.get("sparse", sparsity=sparsity, std=0.5)(KEY, shape, F32))
     zeros_per_row = (w == 0).sum(axis=1)
     np.testing.assert_array_equal(zeros_per_row, math.ceil(sparsity * shape[1]))
@@ -1087,9 +1207,7 @@ def test_glorot_uniform_formula_reads_right():
 
 
 def _ambiguous_names():
-    from jaxinit._src.registry import other_meanings
-
-    return [n for n in jaxinit.all_names() if other_meanings(n)]
+    return [n for n in jaxinit.all_names() if registry.other_meanings(n)]
 
 
 def test_readme_naming_table_lists_every_ambiguous_name():
@@ -1106,8 +1224,7 @@ def test_readme_naming_table_lists_every_ambiguous_name():
 
 @pytest.mark.parametrize("name", _ambiguous_names())
 def test_every_hyperparameter_error_on_an_ambiguous_name_names_the_alternatives(name):
-    from jaxinit._src.registry import other_meanings
-
+    other_meanings = registry.other_meanings
     with pytest.raises(jaxinit.HyperparameterError) as e:
         jaxinit.get(name, not_a_hyperparameter=1)
     for scheme, framework in other_meanings(name):

@@ -19,7 +19,7 @@ Two facts make the fast path possible (jax 0.10, `jax_threefry_partitionable=Tru
 The fast path (`_class_draw`), used on the CPU backend for a concrete key and unsharded output:
 
 * the scheme is traced once per (scheme, hyperparameters, shape, dtype) with its random draws
-  made flat at a size class S (`initializers.class_draws`); the trace is accepted only if every
+  made flat at a size class S (`sampling.class_draws`); the trace is accepted only if every
   operation after the draw is elementwise (a whitelist), so slicing and reshaping afterwards
   cannot change a value;
 * every floating-point scalar literal of the trace (the bound, the std, the mean, JAX's own
@@ -58,9 +58,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend import core as jex_core
 
-from jaxinit._src import initializers as initializers_lib
 from jaxinit._src import paths as paths_lib
-from jaxinit._src import registry
+from jaxinit._src import registry, sampling
 from jaxinit._src.types import PRNGKey
 
 # Size classes of the fast path: a draw of n <= CHUNK values runs the program of the smallest
@@ -470,7 +469,7 @@ def _plan(scheme: str, hp: tuple, shape: tuple, dtype: str) -> _Plan | None:
     classes, plan = {}, None
     try:
         for s in sorted(sizes):
-            with initializers_lib.class_draws(s):
+            with sampling.class_draws(s):
                 closed = jax.make_jaxpr(lambda k: init(k, shape, dtype))(jax.random.key(0))
             (out,) = closed.out_avals
             if tuple(out.shape) != (s,):
@@ -637,7 +636,7 @@ def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit, stac
 
     def f(root, h):
         k = jax.random.fold_in(root, h)
-        with initializers_lib.shaped_draws() if shardings is not None else nullcontext():
+        with sampling.shaped_draws() if shardings is not None else nullcontext():
             # shaped draws keep sampling shard-local
             x = jax.vmap(one)(jax.random.split(k, n_stack)) if stack_axes else one(k)
         outs = []

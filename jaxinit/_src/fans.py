@@ -48,6 +48,24 @@ def compute_fans(
     in JAX (an empty list is an empty product, 1: `in_axis=(), out_axis=()` on `()` gives
     `(1, 1)`). `low_rank="keras"` returns `(1, 1)` for rank 0 and `(n, n)` for rank 1
     (Keras/Haiku).
+
+    Args:
+      shape: the array's shape, in the layout the axes describe (Flax's by default).
+      in_axis: the input axis or axes.
+      out_axis: the output axis or axes.
+      batch_axis: axes that count in neither fan nor the receptive field.
+      low_rank: what rank-0/1 shapes do with the default axes: "error" or "keras".
+      scheme: the name error messages start with.
+
+    Returns:
+      `(fan_in, fan_out)` as floats.
+
+    Raises:
+      ShapeError: for an axis out of range, or rank < 2 with the default axes under "error".
+
+    >>> import jaxinit
+    >>> jaxinit.compute_fans((3, 3, 16, 32))  # a Flax Conv kernel: rf = 9
+    (144.0, 288.0)
     """
     shape = tuple(int(d) for d in shape)
     if low_rank not in LOW_RANK_CHOICES:
@@ -85,7 +103,20 @@ def keras_axes_fans(
     shape: Shape, input_axes: Sequence[int], output_axes: Sequence[int], scheme: str = "keras"
 ) -> tuple[float, float]:
     """Keras 3 `compute_fans(shape, input_axes, output_axes)`: the products of exactly the listed
-    axes (no receptive field), e.g. `(512, 8, 64)` with `[0]`, `[2]` gives `(512, 64)`."""
+    axes (no receptive field).
+
+    Args:
+      shape: the array's shape.
+      input_axes: the axes whose product is fan_in.
+      output_axes: the axes whose product is fan_out.
+      scheme: the name error messages start with.
+
+    Returns:
+      `(fan_in, fan_out)` as floats.
+
+    >>> keras_axes_fans((512, 8, 64), [0], [2])
+    (512.0, 64.0)
+    """
     shape = tuple(int(d) for d in shape)
     ins = _axes(tuple(input_axes), len(shape), "input_axes", scheme)
     outs = _axes(tuple(output_axes), len(shape), "output_axes", scheme)
@@ -97,6 +128,19 @@ def torch_fans(shape: Sequence[int]) -> tuple[float, float]:
 
     `fan_in = shape[1] * prod(shape[2:])`, `fan_out = shape[0] * prod(shape[2:])`; raises for
     rank < 2, as torch does.
+
+    Args:
+      shape: a torch-layout shape `(out, in, *k)`.
+
+    Returns:
+      `(fan_in, fan_out)` as floats.
+
+    Raises:
+      ShapeError: for rank < 2.
+
+    >>> import jaxinit
+    >>> jaxinit.torch_fans((32, 16, 3, 3))  # a torch Conv2d weight
+    (144.0, 288.0)
     """
     shape = tuple(int(d) for d in shape)
     if len(shape) < 2:
@@ -113,12 +157,34 @@ def keras_fans(shape: Sequence[int]) -> tuple[float, float]:
 
     Rank 0 gives `(1, 1)`, rank 1 `(n, n)`, rank 2 `(shape[0], shape[1])`, higher ranks
     `(shape[-2] * rf, shape[-1] * rf)` with `rf = prod(shape[:-2])`.
+
+    Args:
+      shape: a Keras-layout shape `(*k, in, out)`, any rank.
+
+    Returns:
+      `(fan_in, fan_out)` as floats.
+
+    >>> import jaxinit
+    >>> jaxinit.keras_fans((7,)), jaxinit.keras_fans(())
+    ((7.0, 7.0), (1.0, 1.0))
     """
     return compute_fans(shape, low_rank="keras", scheme="keras_fans")
 
 
 def fan_for_mode(fan_in: float, fan_out: float, mode: str) -> float:
-    """The denominator `n` of variance scaling for `mode` (JAX's `variance_scaling`)."""
+    """The denominator `n` of variance scaling for `mode` (JAX's `variance_scaling`).
+
+    Args:
+      fan_in: the fan_in.
+      fan_out: the fan_out.
+      mode: "fan_in", "fan_out", "fan_avg" ((in + out) / 2) or "fan_geo_avg" (sqrt(in * out)).
+
+    Returns:
+      n.
+
+    >>> fan_for_mode(4.0, 9.0, "fan_geo_avg")
+    6.0
+    """
     if mode == "fan_in":
         return fan_in
     if mode == "fan_out":

@@ -26,6 +26,20 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     leaky_relu -> sqrt(2 / (1 + slope**2)) with slope = param or 0.01; selu -> 3/4.
     Source: torch `nn.init.calculate_gain` (selu's 3/4 is torch's empirical value, PR #50664).
 
+    Args:
+      nonlinearity: one of `NONLINEARITIES` ("linear", "conv1d", ..., "sigmoid", "tanh",
+        "relu", "leaky_relu", "selu").
+      param: the negative slope of "leaky_relu" (default 0.01); ignored otherwise.
+
+    Returns:
+      The gain.
+
+    Raises:
+      UnknownNameError: for an unknown nonlinearity, with a did-you-mean.
+
+    >>> import jaxinit
+    >>> round(jaxinit.calculate_gain("relu"), 6)
+    1.414214
     >>> round(calculate_gain("leaky_relu", 5 ** 0.5), 6)
     0.57735
     """

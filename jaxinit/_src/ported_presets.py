@@ -20,7 +20,7 @@ import ast
 import inspect
 import math
 
-from jaxinit._src import ported_schemes as _ported_schemes  # noqa: F401  (registers schemes)
+from jaxinit._src import schemes as _schemes  # noqa: F401  (registers every scheme)
 from jaxinit._src.errors import HyperparameterError, did_you_mean
 from jaxinit._src.policy import Policy
 from jaxinit._src.preset_rules import ANY, CONV, DENSE, EMBED, NORMS, R

@@ -9,16 +9,15 @@ that row zeroed, so the zero row has to go with any std.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 from jaxinit._src.errors import HyperparameterError, ShapeError
-from jaxinit._src.initializers import Stats, make_initializer, rand_normal
 from jaxinit._src.registry import register
-from jaxinit._src.types import Array
+from jaxinit._src.sampling import make_initializer, rand_normal
+from jaxinit._src.types import Array, Initializer, Stats
 
 
 @register("padded_normal", family="layer_default")
-def padded_normal(std: float, mean: float = 0.0, padding_idx: int | None = None) -> Callable:
+def padded_normal(std: float, mean: float = 0.0, padding_idx: int | None = None) -> Initializer:
     """N(mean, std^2) with the `padding_idx` row (axis 0) set to zero: an embedding table
     with a padding token, as Hugging Face initializes it.
 
@@ -27,6 +26,19 @@ def padded_normal(std: float, mean: float = 0.0, padding_idx: int | None = None)
     Formula: w ~ N(mean, std^2); w[padding_idx] = 0
     Source: transformers `PreTrainedModel._init_weights` on `nn.Embedding` (`normal_(mean=0,
     std=initializer_range)`, then `zeros_(weight[padding_idx])`).
+
+    Args:
+      std: the standard deviation (> 0), the model's `initializer_range`.
+      mean: the mean.
+      padding_idx: the row (axis 0) set to zero, or None.
+
+    Returns:
+      The initializer, for rank >= 2.
+
+    >>> import jax, jaxinit
+    >>> w = jaxinit.get("padded_normal", std=0.02, padding_idx=0)(jax.random.key(0), (3, 2))
+    >>> w[0].tolist()
+    [0.0, 0.0]
     """
     for k, v in (("std", std), ("mean", mean)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

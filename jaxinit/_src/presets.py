@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from jaxinit._src import schemes as _schemes  # noqa: F401  (registers every scheme)
 from jaxinit._src.errors import unknown
 from jaxinit._src.policy import Policy
 from jaxinit._src.ported_presets import PORTED

@@ -2,7 +2,9 @@
 
 `register(name, aliases=...)` decorates a builder `(**hyperparameters) -> Initializer`;
 `get(name, **hyperparameters)` builds one, validating the hyperparameter names against the
-builder's signature (with a did-you-mean) before the builder validates their values.
+builder's signature (with a did-you-mean) before the builder validates their values;
+`unregister(name)` removes a scheme with its aliases. The schemes themselves register from the
+scheme modules (`schemes.py` lists them).
 """
 
 from __future__ import annotations
@@ -11,17 +13,35 @@ import dataclasses
 import inspect
 from typing import Any, Callable, Iterable
 
+import jax
+import jax.numpy as jnp
+import numpy as np
+
 from jaxinit._src.errors import HyperparameterError, JaxinitError, did_you_mean, unknown
+from jaxinit._src.types import Initializer
+
+Builder = Callable[..., Initializer]  # (**hyperparameters) -> Initializer
 
 _REQUIRED = inspect.Parameter.empty
 
 
 @dataclasses.dataclass(frozen=True)
 class SchemeInfo:
-    """What the registry knows about one scheme."""
+    """What the registry knows about one scheme (`jaxinit.describe(name)`).
+
+    Attributes:
+      name: the canonical name.
+      builder: `builder(**hyperparameters) -> Initializer`.
+      family: a coarse grouping ("variance_scaling", "constant", "layer_default", ...).
+      aliases: the other names it is registered under.
+      formula: the `Formula:` line of the builder's docstring.
+      source: the `Source:` line: the framework function it reproduces.
+      summary: the first paragraph of the builder's docstring.
+      defaults: hyperparameter -> default (`REQUIRED` when it has none).
+    """
 
     name: str
-    builder: Callable[..., Any]
+    builder: Builder
     family: str
     aliases: tuple[str, ...]
     formula: str
@@ -31,6 +51,7 @@ class SchemeInfo:
 
     @property
     def required(self) -> tuple[str, ...]:
+        """The hyperparameters without a default."""
         return tuple(k for k, v in self.defaults.items() if v is REQUIRED)
 
 
@@ -49,9 +70,15 @@ _ELSEWHERE: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 def note_other_meanings(name: str, *choices: tuple[str, str]) -> None:
-    """Records that `name` (a registered name, here with its jaxinit meaning) means
-    `choices = ((scheme, framework), ...)` elsewhere; hyperparameter errors on `name` then end
-    with "did you mean 'kaiming_uniform_' (torch semantics)?"."""
+    """Records that `name` means other schemes in other frameworks.
+
+    Hyperparameter errors on `name` then end with "did you mean 'kaiming_uniform_' (torch
+    semantics)?".
+
+    Args:
+      name: a registered name, here with its jaxinit meaning.
+      *choices: `(scheme, framework)` pairs, each scheme a registered name.
+    """
     canonical_name(name)
     for scheme, _ in choices:
         canonical_name(scheme)
@@ -59,12 +86,26 @@ def note_other_meanings(name: str, *choices: tuple[str, str]) -> None:
 
 
 def other_meanings(name: str) -> tuple[tuple[str, str], ...]:
-    """`((scheme, framework), ...)` that `name` means in other frameworks (empty if none)."""
+    """What `name` means in other frameworks.
+
+    Args:
+      name: a registered name.
+
+    Returns:
+      `((scheme, framework), ...)`, empty if none.
+    """
     return _ELSEWHERE.get(name, ())
 
 
 def meaning_hint(name: Any) -> str:
-    """The hint appended to hyperparameter errors on an ambiguous name, or "" if none."""
+    """The hint appended to hyperparameter errors on an ambiguous name.
+
+    Args:
+      name: the name the user asked for.
+
+    Returns:
+      The hint, or "" if `name` means nothing else elsewhere.
+    """
     choices = _ELSEWHERE.get(name) if isinstance(name, str) else None
     if not choices:
         return ""
@@ -78,10 +119,6 @@ def _plain(v: Any) -> Any:
     """A 0-d NumPy/JAX array or a NumPy scalar of a real dtype as the Python number it holds
     (`jnp.array(1.0)`, as JAX's own factories accept it): the result's dtype is then the one
     requested, never upcast. Anything else (tracers included) is passed on unchanged."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
     if isinstance(v, jax.core.Tracer) or not isinstance(v, (np.generic, np.ndarray, jax.Array)):
         return v
     if np.ndim(v) == 0 and (
@@ -106,15 +143,41 @@ def _doc_field(doc: str, field: str) -> str:
 
 def register(
     name: str, *, aliases: Iterable[str] = (), family: str = "other"
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Registers a builder under `name` (and `aliases`). Returns the builder unchanged.
+) -> Callable[[Builder], Builder]:
+    """Registers a builder under `name` (and `aliases`).
 
     The builder's docstring should carry `Formula:` and `Source:` lines; they are shown by
-    `jaxinit.describe` and `python -m jaxinit list`.
+    `jaxinit.describe` and `python -m jaxinit list`. Its signature gives the hyperparameters
+    (parameters starting with `_` are private and not listed).
+
+    Args:
+      name: the canonical name; it and every alias must be new.
+      aliases: other names for the same scheme.
+      family: a coarse grouping shown by `python -m jaxinit list`.
+
+    Returns:
+      A decorator that registers the builder and returns it unchanged.
+
+    >>> import jax, jaxinit
+    >>> @jaxinit.register("halves_example")
+    ... def halves_example():
+    ...     \"\"\"All 0.5.
+    ...
+    ...     Formula: w = 0.5
+    ...     Source: an example.
+    ...     \"\"\"
+    ...     return jaxinit.get("constant", value=0.5)
+    >>> jaxinit.get("halves_example")(jax.random.key(0), (2,)).tolist()
+    [0.5, 0.5]
+    >>> jaxinit.describe("halves_example").formula
+    'w = 0.5'
+    >>> from jaxinit._src.registry import unregister
+    >>> unregister("halves_example").name
+    'halves_example'
     """
     aliases = tuple(aliases)
 
-    def deco(builder: Callable[..., Any]) -> Callable[..., Any]:
+    def deco(builder: Builder) -> Builder:
         for n in (name,) + aliases:
             if n in _SCHEMES or n in _ALIASES:
                 raise JaxinitError(f"register: the name {n!r} is already registered.")
@@ -141,20 +204,18 @@ def register(
     return deco
 
 
-def unregister(name: str) -> None:
-    """Removes the scheme `name` (canonical name or alias) and all its aliases.
-
-    A minimal stand-in for H1's registry.unregister, to be dropped at the merge.
-    """
-    info = describe(name)
-    for a in info.aliases:
-        _ALIASES.pop(a, None)
-    _ELSEWHERE.pop(info.name, None)
-    del _SCHEMES[info.name]
-
-
 def canonical_name(name: str) -> str:
-    """The canonical scheme name for `name` or one of its aliases; raises if unknown."""
+    """The canonical scheme name for a name or alias.
+
+    Args:
+      name: a canonical name or an alias.
+
+    Returns:
+      The canonical name.
+
+    Raises:
+      UnknownNameError: for an unknown name, with a did-you-mean.
+    """
     if not isinstance(name, str):
         raise unknown("scheme", name, names(), where="jaxinit.get", suggest_from=all_names())
     if name in _SCHEMES:
@@ -164,23 +225,96 @@ def canonical_name(name: str) -> str:
     raise unknown("scheme", name, names(), where="jaxinit.get", suggest_from=all_names())
 
 
+def unregister(name: str) -> SchemeInfo:
+    """Removes the scheme registered as `name`, with all its aliases.
+
+    Args:
+      name: the canonical name (an alias is refused, naming its scheme, so that one call never
+        removes more than the caller named).
+
+    Returns:
+      The removed entry (`register(info.name, aliases=info.aliases, family=info.family)(
+      info.builder)` puts it back).
+
+    Raises:
+      UnknownNameError: for an unknown name, with a did-you-mean.
+      JaxinitError: for an alias.
+    """
+    if isinstance(name, str) and name in _ALIASES:
+        raise JaxinitError(
+            f"jaxinit.unregister: {name!r} is an alias of {_ALIASES[name]!r}; pass the scheme's "
+            f"name, unregister({_ALIASES[name]!r}), which removes it with all its aliases."
+        )
+    if not isinstance(name, str) or name not in _SCHEMES:
+        raise unknown("scheme", name, names(), where="jaxinit.unregister", suggest_from=names())
+    info = _SCHEMES.pop(name)
+    gone = {name, *info.aliases}
+    for a in info.aliases:
+        _ALIASES.pop(a, None)
+    for key in list(_ELSEWHERE):
+        kept = tuple(c for c in _ELSEWHERE[key] if c[0] not in gone)
+        if key in gone or not kept:
+            del _ELSEWHERE[key]
+        else:
+            _ELSEWHERE[key] = kept
+    return info
+
+
 def names() -> list[str]:
-    """Canonical names of every registered scheme, sorted."""
+    """Canonical names of every registered scheme.
+
+    Returns:
+      The names, sorted.
+
+    >>> import jaxinit
+    >>> "glorot_uniform" in jaxinit.names(), "xavier_uniform" in jaxinit.names()
+    (True, False)
+    """
     return sorted(_SCHEMES)
 
 
 def all_names() -> list[str]:
-    """Canonical names and aliases, sorted."""
+    """Canonical names and aliases of every registered scheme.
+
+    Returns:
+      The names, sorted.
+
+    >>> import jaxinit
+    >>> "xavier_uniform" in jaxinit.all_names()
+    True
+    """
     return sorted(list(_SCHEMES) + list(_ALIASES))
 
 
 def describe(name: str) -> SchemeInfo:
-    """The registry entry (formula, source, hyperparameters with defaults) of `name`."""
+    """The registry entry of a scheme: formula, source, aliases, hyperparameters with defaults.
+
+    Args:
+      name: a canonical name or an alias.
+
+    Returns:
+      Its `SchemeInfo`.
+
+    >>> import jaxinit
+    >>> info = jaxinit.describe("kaiming_uniform_")
+    >>> info.name, info.family, info.defaults["nonlinearity"]
+    ('torch_kaiming_uniform', 'variance_scaling', 'leaky_relu')
+    """
     return _SCHEMES[canonical_name(name)]
 
 
 def check_hyperparameters(name: str, hyperparameters: dict[str, Any], where: str = "") -> None:
-    """Raises if `hyperparameters` has a name the scheme does not take or misses a required one."""
+    """Checks the hyperparameter NAMES of a scheme (its builder checks the values).
+
+    Args:
+      name: a canonical name or an alias.
+      hyperparameters: the hyperparameters to check.
+      where: what the message starts with (e.g. the rule or call).
+
+    Raises:
+      HyperparameterError: for a name the scheme does not take (with a did-you-mean) or a
+        required one missing.
+    """
     info = describe(name)
     prefix = f"{where}: " if where else ""
     hint = meaning_hint(name)
@@ -198,13 +332,30 @@ def check_hyperparameters(name: str, hyperparameters: dict[str, Any], where: str
         )
 
 
-def get(name: str, **hyperparameters: Any) -> Callable[..., Any]:
+def get(name: str, **hyperparameters: Any) -> Initializer:
     """Builds the initializer registered as `name` with `hyperparameters`.
+
+    Hyperparameter names are checked against the builder's signature first (with a
+    did-you-mean), then the builder checks the values; both fail here, not when drawing.
+
+    Args:
+      name: a canonical name or an alias (`jaxinit.all_names()`).
+      **hyperparameters: the scheme's hyperparameters (`jaxinit.describe(name).defaults`).
+
+    Returns:
+      The initializer, `init(key, shape, dtype=None) -> Array` (see `Initializer`).
+
+    Raises:
+      UnknownNameError: for an unknown name.
+      HyperparameterError: for an unknown, missing or invalid hyperparameter.
 
     >>> import jax, jaxinit
     >>> init = jaxinit.get("torch_bias", fan_in=16)
     >>> init(jax.random.key(0), (4,)).shape
     (4,)
+    >>> x = jaxinit.get("glorot_uniform")(jax.random.key(0), (2, 3))
+    >>> bool(abs(x).max() <= (6 / 5) ** 0.5)  # limit sqrt(3 / fan_avg), fan_avg = 2.5
+    True
     """
     check_hyperparameters(name, hyperparameters, where=f"jaxinit.get({name!r})")
     hyperparameters = {k: _plain(v) for k, v in hyperparameters.items()}

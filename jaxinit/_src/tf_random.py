@@ -37,11 +37,15 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxinit._src.errors import HyperparameterError, ShapeError
+from jaxinit._src.sampling import check_overflow, check_shape_dtype
+from jaxinit._src.types import Initializer
 
 # Philox4x32 constants (Salmon et al. 2011; TF's philox_random.h).
 PHILOX_M0 = 0xD2511F53  # kPhiloxM4x32A: round multiplier for word 0
@@ -81,12 +85,27 @@ def _philox_host(counter: Sequence[int], key: Sequence[int]) -> tuple[int, int, 
 
 
 def philox4x32_host(counter: Sequence[int], key: Sequence[int]) -> tuple[int, int, int, int]:
-    """One Philox4x32-10 block on the host (Random123's `philox4x32_10`)."""
+    """One Philox4x32-10 block on the host (Random123's `philox4x32_10`).
+
+    Args:
+      counter: four 32-bit words.
+      key: two 32-bit words.
+
+    Returns:
+      The four output words, as Python ints.
+    """
     return _philox_host(counter, key)
 
 
 def key_counter(seed: Sequence[int]) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
-    """TF's `GenerateKey`: the Philox key and start counter of the stateless seed pair."""
+    """TF's `GenerateKey`: the Philox key and start counter of a stateless seed pair.
+
+    Args:
+      seed: the pair `(s0, s1)` of int64 seed words.
+
+    Returns:
+      `((k0, k1), (c0, c1, c2, c3))`: the stream's key and start counter.
+    """
     s0, s1 = (int(s) & _MASK64 for s in seed)  # sign-extended to uint64, as TF does
     counter = (s0 & _MASK32, s0 >> 32, s1 & _MASK32, s1 >> 32)
     m = _philox_host(counter, TF_SEED_SCRAMBLE_KEY)
@@ -100,8 +119,20 @@ def stateless_seed(tf_seed: Any, where: str = "tf_seed") -> tuple[int, int]:
     `[seed % (2**31 - 2), 0]`; tf_keras 2.x passes `[seed, 0]`, which agrees for
     0 <= seed < 2**31 - 2. A pair `(s0, s1)` is the raw `seed=` of `tf.random.stateless_*`
     (so `(-1, 0)` reproduces tf_keras's `seed=-1`).
+
+    Args:
+      tf_seed: an int (a Keras seed) or a pair of ints.
+      where: what error messages start with.
+
+    Returns:
+      The pair `(s0, s1)`.
+
+    Raises:
+      HyperparameterError: for anything else, or words outside int64.
+
+    >>> stateless_seed(2**31), stateless_seed((-1, 0))
+    ((2, 0), (-1, 0))
     """
-    from jaxinit._src.errors import HyperparameterError
 
     def word(v):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -148,8 +179,18 @@ def _mulhilo(a: int, b: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def philox4x32(c0, c1, c2, c3, key):
-    """Philox4x32-10 of the counters (uint32 arrays, broadcast) under `key` (two uint32
-    scalars, Python ints or traced)."""
+    """Philox4x32-10 in JAX, with uint32 arithmetic only.
+
+    Args:
+      c0: counter word 0 (uint32 arrays, broadcast together).
+      c1: counter word 1.
+      c2: counter word 2.
+      c3: counter word 3.
+      key: two uint32 scalars, Python ints or traced.
+
+    Returns:
+      The four output words, each a uint32 array of the broadcast shape.
+    """
     c = jnp.broadcast_arrays(*(_u32(c) for c in (c0, c1, c2, c3)))
 
     def round_(_, state):
@@ -270,8 +311,6 @@ def _check_dtype(dtype) -> Any:
     if dtype not in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64):
         raise ValueError(f"tf_random: dtype {dtype} is not a TF float dtype.")
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
-        from jaxinit._src.errors import ShapeError
-
         raise ShapeError(
             "tf_seed: float64 draws need `jax_enable_x64` (TF's float64 stream takes 52 bits "
             "per value)."
@@ -280,7 +319,16 @@ def _check_dtype(dtype) -> Any:
 
 
 def uniform_unit(state, n: int, dtype) -> jax.Array:
-    """`gen_stateless_random_ops_v2.stateless_random_uniform_v2`: n values in [0, 1)."""
+    """`gen_stateless_random_ops_v2.stateless_random_uniform_v2`: n values in [0, 1).
+
+    Args:
+      state: the stream's `(k0, k1, c2, c3)` (uint32).
+      n: how many values.
+      dtype: float16, bfloat16, float32 or float64.
+
+    Returns:
+      The n values, flat.
+    """
     dtype = _check_dtype(dtype)
     if dtype == jnp.float64:
         w = _words(state, 2 * n).reshape(n, 2)
@@ -291,7 +339,16 @@ def uniform_unit(state, n: int, dtype) -> jax.Array:
 
 
 def normal_unit(state, n: int, dtype) -> jax.Array:
-    """`stateless_random_normal_v2`: n standard normals (Box-Muller, one block per group)."""
+    """`stateless_random_normal_v2`: n standard normals (Box-Muller, one block per group).
+
+    Args:
+      state: the stream's `(k0, k1, c2, c3)` (uint32).
+      n: how many values.
+      dtype: float16, bfloat16, float32 or float64.
+
+    Returns:
+      The n values, flat.
+    """
     dtype = _check_dtype(dtype)
     if dtype == jnp.float64:
         n_blocks = -(-n // 2)
@@ -310,7 +367,16 @@ _TN_FIRST_PAIRS = 8
 
 def truncated_unit(state, n: int, dtype) -> jax.Array:
     """`stateless_truncated_normal_v2`: n standard normals with |x| < 2, by TF's rejection
-    (groups of 4 values, 2 for float64, each from its own 256 reserved blocks)."""
+    (groups of 4 values, 2 for float64, each from its own 256 reserved blocks).
+
+    Args:
+      state: the stream's `(k0, k1, c2, c3)` (uint32).
+      n: how many values.
+      dtype: float16, bfloat16, float32 or float64.
+
+    Returns:
+      The n values, flat.
+    """
     dtype = _check_dtype(dtype)
     wide = dtype == jnp.float64
     per_group = 2 if wide else 4
@@ -392,17 +458,55 @@ def _sample(which, seed, shape, dtype, a, b):
 
 
 def stateless_uniform(seed, shape, dtype, minval: float = 0.0, maxval: float = 1.0):
-    """`tf.random.stateless_uniform(shape, seed, minval, maxval, dtype)` (float dtypes)."""
+    """`tf.random.stateless_uniform(shape, seed, minval, maxval, dtype)` (float dtypes).
+
+    Args:
+      seed: the stateless seed pair.
+      shape: the shape.
+      dtype: float16, bfloat16, float32 or float64 (under x64).
+      minval: the lower bound.
+      maxval: the upper bound.
+
+    Returns:
+      TF's values, bit for bit.
+
+    >>> import numpy as np
+    >>> x = np.asarray(stateless_uniform((0, 0), (3,), "float32"))
+    >>> x.shape, bool(((0 <= x) & (x < 1)).all())
+    ((3,), True)
+    """
     return _sample("uniform", seed, shape, dtype, minval, maxval)
 
 
 def stateless_normal(seed, shape, dtype, mean: float = 0.0, stddev: float = 1.0):
-    """`tf.random.stateless_normal(shape, seed, mean, stddev, dtype)`."""
+    """`tf.random.stateless_normal(shape, seed, mean, stddev, dtype)`.
+
+    Args:
+      seed: the stateless seed pair.
+      shape: the shape.
+      dtype: float16, bfloat16, float32 or float64 (under x64).
+      mean: the mean.
+      stddev: the standard deviation.
+
+    Returns:
+      TF's values (float32 within 2 ulp of TF's; see the module docstring).
+    """
     return _sample("normal", seed, shape, dtype, mean, stddev)
 
 
 def stateless_truncated_normal(seed, shape, dtype, mean: float = 0.0, stddev: float = 1.0):
-    """`tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype)`."""
+    """`tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype)`.
+
+    Args:
+      seed: the stateless seed pair.
+      shape: the shape.
+      dtype: float16, bfloat16, float32 or float64 (under x64).
+      mean: the mean before truncation.
+      stddev: the std before truncation (values lie within 2 stddev of the mean).
+
+    Returns:
+      TF's values (float32 within 2 ulp of TF's; see the module docstring).
+    """
     return _sample("truncated", seed, shape, dtype, mean, stddev)
 
 
@@ -444,21 +548,31 @@ def _params(kind: str, init, shape, distribution: str | None):
     return "truncated", 0.0, st.high / 2.0  # the support is +-2 stddev (exact halving)
 
 
-def seeded(init: Callable, kind: str, tf_seed: Any, distribution: str | None = None):
-    """`init` (a built Keras scheme) drawing TF's numbers for `tf_seed` instead of from the
-    key. The returned initializer ignores its key (None is fine): the seed decides."""
-    from jaxinit._src import initializers as inits
+def seeded(
+    init: Initializer, kind: str, tf_seed: Any, distribution: str | None = None
+) -> Initializer:
+    """`init` (a built Keras scheme) drawing TF's numbers for `tf_seed` instead of from the key.
 
+    Args:
+      init: the built, unseeded initializer (its hyperparameters and `.stats` give TF's
+        parameters).
+      kind: "uniform", "normal", "truncated" or "vs" (see `tf_seedable`).
+      tf_seed: an int (a Keras `seed=`) or a pair (a `tf.random.stateless_*` seed).
+      distribution: the variance-scaling distribution, when fixed by the scheme.
+
+    Returns:
+      An initializer that ignores its key (None is fine): the seed decides.
+    """
     scheme = init.scheme
     seed = stateless_seed(tf_seed, where=f"{scheme}: tf_seed")
 
     def seeded_init(key, shape, dtype=None, out_sharding=None):
-        shape, dtype = inits.check_shape_dtype(scheme, shape, dtype)
+        shape, dtype = check_shape_dtype(scheme, shape, dtype)
         if math.prod(shape) == 0:
             out = jnp.zeros(shape, dtype)
         else:
             _check_dtype(dtype)
-            inits._check_overflow(scheme, init.stats(shape), dtype)
+            check_overflow(scheme, init.stats(shape), dtype)
             which, a, b = _params(kind, init, shape, distribution)
             if which == "uniform":
                 # Keras 3's TF backend passes `tf.cast(minval, dtype)`: a Python float becomes
@@ -474,6 +588,7 @@ def seeded(init: Callable, kind: str, tf_seed: Any, distribution: str | None = N
             setattr(seeded_init, attr, getattr(init, attr))
     seeded_init.scheme = scheme
     seeded_init.hyperparameters = dict(init.hyperparameters, tf_seed=tf_seed)
+    seeded_init.constant_value = None
     seeded_init.ignores_key = True
     seeded_init.__name__ = seeded_init.__qualname__ = scheme
     return seeded_init
@@ -482,8 +597,16 @@ def seeded(init: Callable, kind: str, tf_seed: Any, distribution: str | None = N
 def tf_seedable(kind: str, distribution: str | None = None):
     """Decorates a Keras scheme's builder with a keyword-only `tf_seed=None`: when given, the
     initializer draws exactly what TF's Keras initializer with `seed=tf_seed` draws.
-    `kind`: "uniform" (minval/maxval), "normal" / "truncated" (mean/stddev) or "vs" (variance
-    scaling; `distribution` fixed, or read from the hyperparameters)."""
+
+    Args:
+      kind: "uniform" (minval/maxval), "normal" / "truncated" (mean/stddev) or "vs" (variance
+        scaling).
+      distribution: for "vs", the scheme's fixed distribution; None reads it from the built
+        initializer's hyperparameters.
+
+    Returns:
+      A decorator; the decorated builder's signature and docstring gain `tf_seed`.
+    """
 
     def deco(builder):
         sig = inspect.signature(builder)

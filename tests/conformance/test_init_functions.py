@@ -37,6 +37,7 @@ import scipy.stats  # noqa: E402
 import torch  # noqa: E402
 
 import jaxinit  # noqa: E402
+from jaxinit._src import sampling  # noqa: E402
 
 P_MIN = 1e-4  # KS threshold; see the module docstring
 Z = 6.0  # standard errors allowed for the std comparison
@@ -162,15 +163,86 @@ def test_torch_trunc_normal_absolute_bounds(mean, std, a, b):
     assert abs(w.mean() - st.mean) < 6 * se and abs(w.std() - st.std) < 6 * se
 
 
-def test_torch_trunc_normal_small_std_has_no_values_at_the_far_bound():
-    """`trunc_normal_(std=0.02)` (bounds +-2 = +-100 sigma): JAX's erf-based sampler returned
-    exactly -2.0 for about one value in 2**23 (erfinv(-1) = -inf, clipped); torch 2.13 (rejection
-    sampling) never goes past ~6 sigma. With these keys the old sampler gave 15 values at -2.0
-    in 6 * 2**24 draws; a standard normal exceeds 6.5 sigma with probability 8e-11."""
-    init = jaxinit.get("trunc_normal_", std=0.02)
-    for seed in range(6):
-        w = np.asarray(init(jax.random.key(seed), (1 << 24,)))
-        assert np.abs(w).max() < 6.5 * 0.02, seed
+# The float32 uniforms `jax.random.uniform` can draw are k * 2**-23, k = 0 .. 2**23 - 1: the
+# extremes (u -> 0, u -> 1) and a few neighbours, plus the middle.
+_K = np.array([0, 1, 2, 3, 1 << 22, (1 << 23) - 3, (1 << 23) - 2, (1 << 23) - 1], np.float64)
+EXTREME_UNIFORMS = (_K * 2.0**-23).astype(np.float32)
+# (a, b, mean, std) in torch's absolute units: the ViT idiom (+-100 sigma), torch's defaults,
+# windows far in one tail (mirrored into the lower tail), and a window across the mean.
+TAIL_CASES = [
+    (-2.0, 2.0, 0.0, 0.02),
+    (-2.0, 2.0, 0.0, 1.0),
+    (4.5, 5.5, 0.0, 1.0),
+    (-5.5, -4.5, 0.0, 1.0),
+    (5.0, 6.0, 0.0, 1.0),
+    (-0.3, 1.0, 0.1, 0.5),
+]
+
+
+def _quantile(u, lo, hi):
+    """The exact (float64, scipy) quantile the tail sampler computes for its uniform draws u:
+    the draw is shifted by 2**-25 into (0, 1) in float32, and a window with lo >= 0 is mirrored
+    into the lower tail (-Q[-hi, -lo](u) = Q[lo, hi](1 - u))."""
+    v = (u + np.float32(2.0**-25)).astype(np.float64)  # the float32 sum, as the sampler has it
+    return scipy.stats.truncnorm.ppf(1.0 - v if lo >= 0 else v, lo, hi)
+
+
+def _erf_based(u, lo, hi):
+    """`jax.random.truncated_normal`'s own map from a uniform (erf bounds, erfinv, clip): what
+    trunc_normal_ used before the tail sampler, kept here to show the exact test is decisive."""
+    a, b = jax.lax.erf(jnp.float32(lo / math.sqrt(2))), jax.lax.erf(jnp.float32(hi / math.sqrt(2)))
+    z = jnp.float32(math.sqrt(2)) * jax.lax.erf_inv(a + (b - a) * jnp.asarray(u))
+    return np.asarray(jnp.clip(z, lo, hi))
+
+
+@pytest.mark.parametrize("a,b,mean,std", TAIL_CASES)
+def test_torch_trunc_normal_tail_sampler_is_exact_at_the_extreme_uniforms(a, b, mean, std):
+    """trunc_normal_'s inverse-CDF step, fed the extreme float32 uniforms, equals the float64
+    truncated-normal quantile to a few float32 ulps: u = 0 does not become -inf pinned at the
+    bound (JAX's erf-based map gives exactly -100 sigma there for std=0.02, one value in 2**23;
+    torch, sampling by rejection, never goes past ~6 sigma), and far windows are resolved."""
+    lo, hi = (a - mean) / std, (b - mean) / std
+    z = np.asarray(sampling.truncated_normal_from_uniform(jnp.asarray(EXTREME_UNIFORMS), lo, hi))
+    want = _quantile(EXTREME_UNIFORMS, lo, hi)
+    assert np.all((z >= lo) & (z <= hi))
+    # Float32 accuracy: a few ulps of z, plus the rounding of the float32 probability p that
+    # ndtri inverts (relative 2**-22, i.e. dz = 2**-22 p / pdf(z); p is the lower-tail mass
+    # after mirroring, so in the far tails this is tiny: at -5.42 sigma p / pdf(z) ~ 0.18).
+    p = scipy.stats.norm.cdf(want if lo < 0 else -want)
+    tol = 4 * np.spacing(np.abs(want).astype(np.float32)) + 2.0**-22 * p / scipy.stats.norm.pdf(
+        want
+    )
+    assert np.all(np.abs(z - want) <= tol), (z, want, tol)
+    # The scheme is mean + std * that map of `jax.random.uniform` with its key, bit for bit.
+    key = jax.random.key(SEED)
+    w = np.asarray(jaxinit.get("trunc_normal_", mean=mean, std=std, a=a, b=b)(key, (64,)))
+    u = jax.random.uniform(key, (64,), jnp.float32)
+    np.testing.assert_array_equal(
+        w, np.asarray(mean + std * sampling.truncated_normal_from_uniform(u, lo, hi))
+    )
+
+
+def test_torch_trunc_normal_exact_test_rejects_the_erf_based_sampler():
+    """The check above fails JAX's erf-based map: at u = 0, std = 0.02, it returns the -100
+    sigma bound where the exact quantile is -5.42 sigma."""
+    z = _erf_based(EXTREME_UNIFORMS[:1], -100.0, 100.0)
+    assert z[0] == -100.0
+    assert abs(z[0] - _quantile(EXTREME_UNIFORMS[:1], -100.0, 100.0)[0]) > 90
+
+
+@pytest.mark.parametrize("a,b,std", [(-2.0, 2.0, 0.02), (4.5, 5.5, 1.0)])
+def test_torch_trunc_normal_small_sample_matches_the_truncated_normal(a, b, std):
+    """A fixed-key sample of 2**16 values: inside the bounds, no value past 6.5 sigma of the
+    ViT idiom (a standard normal goes past it with probability 8e-11), and a KS test against
+    the exact truncated normal does not reject at P_MIN."""
+    init = jaxinit.get("trunc_normal_", std=std, a=a, b=b)
+    w = np.asarray(init(jax.random.key(SEED), (1 << 16,)), np.float64)
+    assert w.min() >= a and w.max() <= b
+    if std == 0.02:
+        assert np.abs(w).max() < 6.5 * std
+    lo, hi = a / std, b / std
+    p = scipy.stats.kstest(w / std, scipy.stats.truncnorm(lo, hi).cdf).pvalue
+    assert p > P_MIN, p
 
 
 @pytest.mark.parametrize("rank", [2, 3, 4, 5])
