@@ -61,6 +61,7 @@ from jax.extend import core as jex_core
 from jaxinit._src import initializers as initializers_lib
 from jaxinit._src import paths as paths_lib
 from jaxinit._src import registry
+from jaxinit._src.threefry import host_fold_in, host_split, split_offset, threefry_bits
 from jaxinit._src.types import PRNGKey
 
 # Size classes of the fast path: a draw of n <= CHUNK values runs the program of the smallest
@@ -117,69 +118,6 @@ def reset_stats() -> None:
     """Zeroes the counters (compiled programs stay cached)."""
     global _STATS
     _STATS = DrawStats()
-
-
-# --------------------------------------------------------------------------------------------
-# threefry2x32 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"), as JAX
-# computes it (jax/_src/prng.py `_threefry2x32_lowering`): the same function over NumPy (keys,
-# on the host) and jnp (bulk bits, in XLA).
-
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-_KS_PARITY = 0x1BD11BDA  # the Threefish key-schedule parity constant
-
-
-def _threefry2x32(xp, k1, k2, x0, x1):
-    u32 = np.uint32
-    ks = (k1, k2, k1 ^ k2 ^ u32(_KS_PARITY))
-    x0 = x0 + ks[0]
-    x1 = x1 + ks[1]
-    for i in range(5):
-        for r in _ROTATIONS[i % 2]:
-            x0 = x0 + x1
-            x1 = (x1 << u32(r)) | (x1 >> u32(32 - r))
-            x1 = x0 ^ x1
-        x0 = x0 + ks[(i + 1) % 3]
-        x1 = x1 + ks[(i + 2) % 3] + u32(i + 1)
-    return x0, x1
-
-
-def host_threefry2x32(k1, k2, x0, x1):
-    """threefry2x32 over NumPy uint32 arrays (wrapping arithmetic, as XLA's)."""
-    with np.errstate(over="ignore"):
-        return _threefry2x32(
-            np, np.uint32(k1), np.uint32(k2), np.asarray(x0, np.uint32), np.asarray(x1, np.uint32)
-        )
-
-
-def host_fold_in(key_data: np.ndarray, data: int) -> np.ndarray:
-    """`jax.random.key_data(jax.random.fold_in(key, data))` for a threefry key, on the host:
-    `threefry_2x32(key, [0, data])` (jax/_src/prng.py `_threefry_fold_in`)."""
-    o0, o1 = host_threefry2x32(key_data[0], key_data[1], [0], [np.uint32(data)])
-    return np.array([o0[0], o1[0]], np.uint32)
-
-
-def host_split(key_data: np.ndarray, n: int) -> np.ndarray:
-    """`key_data(split(key, n))`, shape (n, 2), with partitionable threefry: counters (hi, lo)
-    of 0..n-1 (jax/_src/prng.py `_threefry_split_foldlike`)."""
-    idx = np.arange(n, dtype=np.uint64)
-    hi = (idx >> np.uint64(32)).astype(np.uint32)
-    lo = (idx & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    o0, o1 = host_threefry2x32(key_data[0], key_data[1], hi, lo)
-    return np.stack([o0, o1], axis=-1)
-
-
-def threefry_bits(key_data, offset_hi, offset_lo, n: int):
-    """`jax.random.bits(key, (N,), uint32)[offset : offset + n]` for any N > offset + n, as jnp
-    operations: counter of flat index i is (i >> 32, i & 0xFFFFFFFF), output x0 ^ x1. The
-    offset is (hi, lo) uint32, added with carry, so indices >= 2**32 follow JAX's layout."""
-    lo = offset_lo + jax.lax.iota(jnp.uint32, n)
-    hi = offset_hi + (lo < offset_lo).astype(jnp.uint32)
-    x0, x1 = _threefry2x32(jnp, key_data[0], key_data[1], hi, lo)
-    return x0 ^ x1
-
-
-def split_offset(offset: int) -> tuple[np.uint32, np.uint32]:
-    return np.uint32(offset >> 32), np.uint32(offset & 0xFFFFFFFF)
 
 
 # --------------------------------------------------------------------------------------------
