@@ -111,7 +111,6 @@ def init(
                 linen_lib.complete(
                     target,
                     key,
-                    values,
                     missing,
                     *args,
                     method=method,

@@ -4,13 +4,12 @@
 to learn every variable's path, shape and dtype and the type and attributes of every module,
 without computing anything. `init(...)` then draws each covered parameter once; when some
 variables are left to the module (fallback "keep", or non-parameter collections such as
-BatchNorm statistics), it runs the model's own init with the drawn values already in place, so
-Flax creates only the missing ones (their initializers are never called for covered ones).
+BatchNorm statistics), it runs the model's own `model.init` under `jax.jit` and keeps only the
+missing ones (XLA drops the covered parameters' draws as dead code). Flax is never patched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Mapping
 
@@ -18,7 +17,6 @@ import flax.linen as nn
 import jax
 from flax import core
 from flax.core import meta
-from flax.linen import module as linen_module
 from flax.traverse_util import flatten_dict, unflatten_dict
 
 from jaxinit._src import flax_classes
@@ -220,75 +218,35 @@ def rebox(path: str, value, boxes: dict):
     return box.replace_boxed(value) if box is not None else value
 
 
-# Flax's `Scope.param` calls `make_rng("params")` only for a parameter it creates, so a
-# pre-populated (covered) parameter would shift the key of every later parameter of the same
-# module: uncovered parameters would then differ from `model.init`'s. Under this flag (set only
-# by `complete`) a pre-populated parameter consumes its key exactly as `model.init` would,
-# without drawing anything, so uncovered parameters equal `model.init`'s bit for bit.
-_CONSUME_RNG_FLAG = "jaxinit_consume_rng"
-
-
-@contextlib.contextmanager
-def _param_hook():
-    """Patches `Scope.param` (see above) for the duration of the block only, and restores
-    Flax's own method afterwards, so nothing changes process-wide."""
-    orig = core.scope.Scope.param
-    if getattr(orig, "_jaxinit_hook", False):  # nested: already installed
-        yield
-        return
-
-    def param(self, name, init_fn, *init_args, unbox=True, **init_kwargs):
-        if (
-            self.get_flag(_CONSUME_RNG_FLAG, False) is True
-            and self.has_variable("params", name)
-            and self.has_rng("params")
-        ):
-            self.make_rng("params")  # the key model.init would have drawn; nothing is drawn
-        return orig(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
-
-    param._jaxinit_hook = True
-    param.__doc__ = orig.__doc__
-    core.scope.Scope.param = param
-    try:
-        yield
-    finally:
-        core.scope.Scope.param = orig
-
-
 def complete(
-    model: nn.Module,
-    key,
-    drawn_boxed: dict,
-    missing: list[str],
-    *args,
-    method=None,
-    shardings=None,
-    **kwargs,
+    model: nn.Module, key, missing: list[str], *args, method=None, shardings=None, **kwargs
 ) -> dict:
-    """Runs the model's own init with `drawn_boxed` ({path: value}) in place and returns the
-    values of the `missing` paths, which Flax creates with the module's own initializers.
+    """The values of the `missing` paths (variables no rule covers, and non-parameters), as the
+    model's own init creates them.
 
-    This is Flax's `Module.init` (core `init` = `apply` with the `initializing` flag) with the
-    given variables pre-populated, so covered initializers are never called.
+    This runs Flax's public `model.init` under `jax.jit` with the same rngs and keeps only the
+    `missing` outputs: XLA drops the draws of every other parameter as dead code, and the rng
+    sequence is `model.init`'s by construction, so each returned value equals
+    `jax.jit(model.init)`'s bit for bit. Nothing of Flax is patched or pushed: its classes and
+    module context are as they were before the call. A non-parameter computed from the
+    parameters during init (a sown value) is therefore `model.init`'s, computed from Flax's
+    initial parameters.
+
+    Args:
+        model: the Linen module.
+        key: the key or rng dict `model.init` takes.
+        missing: the flat paths ("collection/module/.../name") to return.
+        *args: the example inputs.
+        method: `model.init`'s `method=`.
+        shardings: {path: sharding} for the outputs, or None.
+        **kwargs: keyword arguments for the module's method.
+
+    Returns:
+        {path: value} for every path in `missing` (boxed where Flax boxes it).
     """
 
-    def scope_fn(scope, *a, **kw):
-        linen_module._context.capture_stack.append(False)
-        try:
-            m = model.clone(parent=scope, _deep_clone=True)
-            if method is None or isinstance(method, str):
-                return getattr(m, method or "__call__")(*a, **kw)
-            return method(m, *a, **kw)  # as Flax: an unbound method or `lambda module, ...`
-        finally:
-            linen_module._context.capture_stack.pop()
-
-    flags = {"initializing": True, _CONSUME_RNG_FLAG: True}
-    f = core.apply(scope_fn, mutable=True, flags=flags)
-    others = {n: v for n, v in key.items() if n != "params"} if isinstance(key, Mapping) else {}
-
-    def run(drawn, k, streams):
-        rngs = {**streams, "params": k}
-        _, variables = f(unflatten_dict(drawn, sep="/"), *args, rngs=rngs, **kwargs)
+    def run(k):
+        variables = model.init(k, *args, method=method, **kwargs)
         flat = flatten_dict(unfreeze(variables), sep="/")
         absent = [p for p in missing if p not in flat]
         if absent:
@@ -297,8 +255,7 @@ def complete(
 
     out_shardings = {p: shardings[p] for p in missing} if shardings else None
     jitted = jax.jit(run) if out_shardings is None else jax.jit(run, out_shardings=out_shardings)
-    with _param_hook():  # traced (and the hook used) inside the block
-        return jitted(drawn_boxed, params_key(key), others)
+    return jitted(key)
 
 
 def assemble(flat_values: dict) -> dict:
