@@ -22,9 +22,12 @@ KD = np.asarray(jax.random.key_data(KEY))
 
 
 def test_host_fold_in_and_split_equal_jax():
-    for h in (0, 1, 12345, 2**31, 2**32 - 1):
+    hs = (0, 1, 12345, 2**31, 2**32 - 1)
+    for h in hs:
         want = jax.random.key_data(jax.random.fold_in(KEY, np.uint32(h)))
         assert np.array_equal(threefry.host_fold_in(KD, h), np.asarray(want))
+    want = [jax.random.key_data(jax.random.fold_in(KEY, np.uint32(h))) for h in hs]
+    assert np.array_equal(threefry.host_fold_in(KD, np.array(hs, np.uint32)), np.stack(want))
     for n in (1, 2, 7, 64):
         want = jax.random.key_data(jax.random.split(KEY, n))
         assert np.array_equal(threefry.host_split(KD, n), np.asarray(want))

@@ -51,19 +51,22 @@ def host_threefry2x32(k1, k2, x0, x1) -> tuple[np.ndarray, np.ndarray]:
         )
 
 
-def host_fold_in(key_data: np.ndarray, data: int) -> np.ndarray:
+def host_fold_in(key_data: np.ndarray, data) -> np.ndarray:
     """`jax.random.key_data(jax.random.fold_in(key, data))` for a threefry key, on the host:
     `threefry_2x32(key, [0, data])` (jax/_src/prng.py `_threefry_fold_in`).
 
     Args:
         key_data: the key's two uint32 words, shape (2,).
-        data: the 32-bit integer folded in.
+        data: the 32-bit integer folded in, or a 1-D array of them (one NumPy call for all).
 
     Returns:
-        The new key's words, a uint32 array of shape (2,).
+        The new key's words: a uint32 array of shape (2,), or (len(data), 2) for an array.
     """
-    o0, o1 = host_threefry2x32(key_data[0], key_data[1], [0], [np.uint32(data)])
-    return np.array([o0[0], o1[0]], np.uint32)
+    many = np.ndim(data) > 0
+    data = np.atleast_1d(np.asarray(data, np.uint32))
+    o0, o1 = host_threefry2x32(key_data[0], key_data[1], np.zeros_like(data), data)
+    keys = np.stack([o0, o1], axis=-1)
+    return keys if many else keys[0]
 
 
 def host_split(key_data: np.ndarray, n: int) -> np.ndarray:
