@@ -82,9 +82,22 @@ def _local_axes(shape: tuple[int, ...], stacked: tuple, owner: ModuleInfo | None
 
 
 def trace(model: nn.Module, key, *args, method=None, **kwargs):
-    """Abstract init: (abstract variables, {module path: ModuleInfo}, {variable path: shape the
-    module saw}). Inside a lifted transform (`nn.scan`, `nn.vmap`) a module sees one slice of
-    a stacked variable; comparing the two shapes finds the stack axes."""
+    """Abstract init: `jax.eval_shape(model.init, ...)` under a method interceptor
+    (`nn.intercept_methods`, Flax's public hook, active for this call only) that records every
+    module and the shape each variable had where its module created it. Inside a lifted
+    transform (`nn.scan`, `nn.vmap`) a module sees one slice of a stacked variable; comparing
+    the two shapes finds the stack axes.
+
+    Args:
+        model: the Linen module.
+        key: the key or rng dict `model.init` takes (only its avals matter).
+        *args: the example inputs.
+        method: `model.init`'s `method=`.
+        **kwargs: keyword arguments for the module's method.
+
+    Returns:
+        (abstract variables, {module path: ModuleInfo}, {variable path: shape its module saw}).
+    """
     modules: dict[str, ModuleInfo] = {}
     owners: dict[str, nn.Module] = {}
     inner: dict[str, tuple[int, ...]] = {}
@@ -131,8 +144,18 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
 
 
 def params_key(key):
-    """The "params" key of `key`: itself, or the "params" entry of an rng dict
-    (`{"params": k1, "dropout": k2}`, as `model.init` accepts)."""
+    """The "params" key of `key`.
+
+    Args:
+        key: a PRNG key, or an rng dict (`{"params": k1, "dropout": k2}`, as `model.init`
+            accepts).
+
+    Returns:
+        `key` itself, or its "params" entry.
+
+    Raises:
+        PolicyError: for an rng dict without "params".
+    """
     if isinstance(key, Mapping):
         if "params" not in key:
             raise PolicyError(
@@ -144,16 +167,40 @@ def params_key(key):
 
 
 def with_params_key(key, k):
-    """`key` with its "params" stream replaced by `k` (the other streams go to the module)."""
+    """`key` with its "params" stream replaced.
+
+    Args:
+        key: a PRNG key or an rng dict.
+        k: the new "params" key.
+
+    Returns:
+        `k`, or a copy of the rng dict with "params" set to `k` (the other streams go to the
+        module).
+    """
     if isinstance(key, Mapping):
         return {**key, "params": k}
     return k
 
 
 def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) -> tuple:
-    """The axes of `full` a lifted transform added to the `inner` shape its module created:
-    the leading ones when they fit (`nn.scan`/`nn.vmap` with variable axis 0, the usual case),
-    else the first set whose removal leaves `inner`."""
+    """The axes of `full` a lifted transform added to the `inner` shape its module created.
+
+    Args:
+        path: the variable's path (for the error message).
+        full: the shape the model stores.
+        inner: the shape its module created, or None when unknown.
+
+    Returns:
+        The leading axes when they fit (`nn.scan`/`nn.vmap` with variable axis 0, the usual
+        case), else the first set whose removal leaves `inner`; () when the shapes agree.
+
+    Raises:
+        PolicyError: when `full` is not `inner` with axes added.
+
+    Example:
+        >>> stack_axes("params/w", (6, 4, 8), (4, 8)), stack_axes("params/w", (4, 6, 8), (4, 8))
+        ((0,), (1,))
+    """
     if inner is None or tuple(inner) == tuple(full):
         return ()
     k = len(full) - len(inner)
@@ -171,9 +218,18 @@ def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) 
 def specs_from_abstract(
     abstract, modules: dict[str, ModuleInfo], inner: dict | None = None
 ) -> tuple[list[ParamSpec], dict, list[str]]:
-    """ParamSpecs for every variable, the boxes ({path: metadata box}) to restore, and the
-    paths of variables that are not parameters (sown tuples, None, PRNG keys): no rule sees
-    those, and the module's own init creates them."""
+    """The model description of an abstract init.
+
+    Args:
+        abstract: the abstract variables (`trace`'s first result).
+        modules: {module path: ModuleInfo} (`trace`'s second).
+        inner: {variable path: shape its module created} (`trace`'s third), for stacked axes.
+
+    Returns:
+        (a ParamSpec for every array variable, {path: metadata box} to restore after drawing,
+        the paths of variables that are not arrays (sown tuples, None, PRNG keys): no rule
+        sees those, and the module's own init creates them).
+    """
     inner = inner or {}
     flat = flatten_dict(unfreeze(abstract), sep="/")
     out, boxes, others = [], {}, []
@@ -210,10 +266,13 @@ def specs_from_abstract(
 
 
 def unfreeze(x):
+    """`x` as a plain dict when it is a `FrozenDict` (else unchanged)."""
     return core.unfreeze(x) if isinstance(x, core.FrozenDict) else x
 
 
 def rebox(path: str, value, boxes: dict):
+    """`value` in the metadata box (`nn.Partitioned`, ...) `boxes` records for `path`, or
+    `value` itself when the model did not box it."""
     box = boxes.get(path)
     return box.replace_boxed(value) if box is not None else value
 
@@ -259,4 +318,5 @@ def complete(
 
 
 def assemble(flat_values: dict) -> dict:
+    """The nested variables dict of {"collection/module/.../name": value}."""
     return unflatten_dict(flat_values, sep="/")
