@@ -358,6 +358,11 @@ def _hashable(hp: Mapping[str, Any]) -> tuple:
     return tuple(sorted(hp.items()))
 
 
+def _constant_of(d) -> Any:
+    """The fill value of a decision's scheme (`zeros`, `ones`, `constant`), else None."""
+    return getattr(d.initializer(), "constant_value", None)
+
+
 @functools.lru_cache(maxsize=4096)
 def _unit_program(scheme, hp, sample_shape, dtype, outputs, shardings, jit, stack=((), ())):
     """One program per distinct (scheme, hyperparameters, shape, dtype, layout):
@@ -475,9 +480,15 @@ def draw(
     fast = _fast_eligible(key, shardings, jit)
     root_data = np.asarray(jax.random.key_data(key)) if fast else None
     calls, out, host = [], {}, []
+    consts: dict = {}  # (scheme, hp) -> its constant_value: one registry build per distinct
     for kid, ds in units.items():
         d0 = ds[0]
-        const = getattr(d0.initializer(), "constant_value", None)
+        try:
+            hp = _hashable(d0.hyperparameters)
+            ck = (d0.scheme, hp)
+            const = consts[ck] if ck in consts else consts.setdefault(ck, _constant_of(d0))
+        except TypeError:  # unhashable hyperparameter values: no cache
+            hp, const = None, _constant_of(d0)
         if const is not None and d0.group is None and not isinstance(key, jax.core.Tracer):
             # A fill ignores the key: build it on the host and place it (sharded) directly,
             # which needs no compiled program at all.
@@ -493,11 +504,6 @@ def draw(
                 outputs.append((d.spec.inner_shape, ax, *d.group_slice))
             else:
                 outputs.append((d.spec.inner_shape, None, 0, 0))
-        try:
-            hp = _hashable(d0.hyperparameters)
-            hash(hp)
-        except TypeError:  # unhashable hyperparameter values: no cache
-            hp = None
         h = np.uint32(paths_lib.path_hash(kid))
         dtype = jnp.dtype(d0.spec.dtype).name
         stack_axes = tuple(d0.spec.stack_axes)
