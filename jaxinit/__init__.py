@@ -58,9 +58,9 @@ from jaxinit._src.report import ExplainRow as ExplainRow
 from jaxinit._src.report import Explanation as Explanation
 from jaxinit._src.report import PolicyDiff as PolicyDiff
 from jaxinit._src.rules import Rule as Rule
+from jaxinit._src.sampling import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
 from jaxinit._src.specs import ModuleInfo as ModuleInfo
 from jaxinit._src.specs import ParamSpec as ParamSpec
-from jaxinit._src.sampling import TRUNCATED_STD_FACTOR as TRUNCATED_STD_FACTOR
 from jaxinit._src.types import Initializer as Initializer
 from jaxinit._src.types import Stats as Stats
 

@@ -1,5 +1,6 @@
-"""The draw engine (jaxinit/_src/draw.py): exact equality with JAX's own sampling, counter
-arithmetic past 2**32, size classes and chunks, the fallback path, and its compile counts.
+"""The draw engine (jaxinit/_src/draw.py, its threefry in threefry.py): exact equality with
+JAX's own sampling, counter arithmetic past 2**32, size classes and chunks, the fallback path,
+and its compile counts.
 
 Exact tests only: every value is compared bit for bit with what JAX computes for the same key.
 """
@@ -14,24 +15,28 @@ from jax.extend import random as jax_prng  # JAX's threefry over explicit counte
 import jaxinit
 from jaxinit._src import draw as draw_lib
 from jaxinit._src import paths as paths_lib
+from jaxinit._src import threefry
 
 KEY = jax.random.key(7)
 KD = np.asarray(jax.random.key_data(KEY))
 
 
 def test_host_fold_in_and_split_equal_jax():
-    for h in (0, 1, 12345, 2**31, 2**32 - 1):
+    hs = (0, 1, 12345, 2**31, 2**32 - 1)
+    for h in hs:
         want = jax.random.key_data(jax.random.fold_in(KEY, np.uint32(h)))
-        assert np.array_equal(draw_lib.host_fold_in(KD, h), np.asarray(want))
+        assert np.array_equal(threefry.host_fold_in(KD, h), np.asarray(want))
+    want = [jax.random.key_data(jax.random.fold_in(KEY, np.uint32(h))) for h in hs]
+    assert np.array_equal(threefry.host_fold_in(KD, np.array(hs, np.uint32)), np.stack(want))
     for n in (1, 2, 7, 64):
         want = jax.random.key_data(jax.random.split(KEY, n))
-        assert np.array_equal(draw_lib.host_split(KD, n), np.asarray(want))
+        assert np.array_equal(threefry.host_split(KD, n), np.asarray(want))
 
 
 @pytest.mark.parametrize("n", [1, 5, 1000, 4099])
 def test_threefry_bits_equal_jax_random_bits(n):
     want = jax.random.bits(KEY, (n,), jnp.uint32)
-    got = jax.jit(draw_lib.threefry_bits, static_argnums=3)(KD, np.uint32(0), np.uint32(0), n)
+    got = jax.jit(threefry.threefry_bits, static_argnums=3)(KD, np.uint32(0), np.uint32(0), n)
     assert np.array_equal(np.asarray(got), np.asarray(want))
 
 
@@ -45,9 +50,9 @@ def test_counters_past_2_32_follow_jax_hi_lo_layout(offset):
     lo = (idx & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     out = jax_prng.threefry_2x32(jnp.asarray(KD), jnp.concatenate([hi, lo]))
     want = np.asarray(out[:n] ^ out[n:])
-    got = draw_lib.threefry_bits(KD, *draw_lib.split_offset(offset), n)
+    got = threefry.threefry_bits(KD, *threefry.split_offset(offset), n)
     assert np.array_equal(np.asarray(got), want)
-    assert np.array_equal(draw_lib.host_threefry2x32(KD[0], KD[1], hi, lo)[0], np.asarray(out[:n]))
+    assert np.array_equal(threefry.host_threefry2x32(KD[0], KD[1], hi, lo)[0], np.asarray(out[:n]))
 
 
 def _engine(name, hp, shape, dtype=jnp.float32):

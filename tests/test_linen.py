@@ -9,11 +9,13 @@ fixtures below are shared by the tests.
 import json
 import math
 
+import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax.linen import module as linen_module
 from flax.traverse_util import flatten_dict
 
 import jaxinit
@@ -363,3 +365,63 @@ def test_scheme_that_cannot_take_a_shape_fails_naming_path_shape_and_rule():
     p = Policy([Rule(r".*bias", "orthogonal", name="bad")])
     with pytest.raises(jaxinit.ShapeError, match=r"'params/bias' shape \(3,\), rule 'bad'"):
         jaxinit.init(nn.Dense(3), KEY, jnp.ones((1, 2)), policy=p)
+
+
+# ------------------------------------------------------------------------------------------
+# Flax is left exactly as it was found.
+
+
+def _scope_attrs():
+    return {n: id(v) for n, v in vars(flax.core.scope.Scope).items()}
+
+
+def _flax_state():
+    """Every attribute of `flax.core.scope.Scope` (by identity) and Flax's module context: the
+    thread-local stacks `nn.Module` calls push and pop, and the method-interceptor stack."""
+    ctx = linen_module._context
+    stacks = {
+        n: list(getattr(ctx, n)) for n in ("module_stack", "capture_stack", "call_info_stack")
+    }
+    return (
+        _scope_attrs(),
+        {n: [id(x) for x in s] for n, s in stacks.items()},
+        len(list(linen_module._global_interceptor_stack)),
+    )
+
+
+class FailsOnCall(nn.Module):
+    """Records `Scope`'s attributes at every call (so a patch made only while jaxinit runs is
+    seen too), and raises on its `fail_at`-th call: 1 is the abstract trace (jaxinit's method
+    interceptor installed), 2 the completion run of a partial policy; 0 never raises."""
+
+    fail_at: int
+
+    @nn.compact
+    def __call__(self, x):
+        y = nn.BatchNorm(use_running_average=False)(nn.Dense(4)(x))
+        SEEN.setdefault(self.fail_at, []).append(_scope_attrs())
+        if len(SEEN[self.fail_at]) == self.fail_at:
+            raise RuntimeError(f"call {self.fail_at}")
+        return nn.Dense(2)(y)
+
+
+SEEN: dict[int, list] = {}
+
+
+def test_init_leaves_flax_scope_and_module_context_as_found():
+    before = _flax_state()
+    # One kernel covered, the rest left to the module: the completion path runs.
+    partial = Policy([Rule(r".*Dense_0/kernel", "zeros")])
+    got = values(jaxinit.init(FailsOnCall(0), KEY, SEQ, policy=partial))
+    ref = values(FailsOnCall(0).init(KEY, SEQ))
+    np.testing.assert_array_equal(got["params/Dense_1/kernel"], ref["params/Dense_1/kernel"])
+    np.testing.assert_array_equal(got["params/Dense_0/kernel"], 0)
+    assert len(SEEN[0]) == 3  # the trace, the completion run, the reference init
+    assert all(seen == before[0] for seen in SEEN[0])  # Scope unpatched while jaxinit ran
+    assert _flax_state() == before
+    for fail_at in (1, 2):
+        with pytest.raises(RuntimeError, match=f"call {fail_at}"):
+            jaxinit.init(FailsOnCall(fail_at), KEY, SEQ, policy=partial)
+        assert len(SEEN[fail_at]) == fail_at  # it failed where meant to
+        assert all(seen == before[0] for seen in SEEN[fail_at])
+        assert _flax_state() == before

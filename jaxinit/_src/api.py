@@ -269,7 +269,6 @@ def _init_linen(
             linen_lib.complete(
                 target,
                 key,
-                values,
                 missing,
                 *inputs,
                 method=method,

@@ -47,8 +47,22 @@ _BASES = ("Module", "Object", "Pytree")
 
 
 def flax_names(obj: Any) -> tuple[str, ...]:
-    """Public Flax names of the layer classes in `type(obj).__mro__`, innermost first (the
-    base classes `nn.Module`/`nnx.Module` left out: every module has them)."""
+    """Public Flax names of the layer classes in `type(obj).__mro__`.
+
+    Args:
+        obj: a module (Linen or NNX), Flax's or a user's subclass.
+
+    Returns:
+        The names ("flax.linen.Dense", ...), innermost first; the base classes
+        `nn.Module`/`nnx.Module` are left out (every module has them).
+
+    Example:
+        >>> import flax.linen as nn
+        >>> class MyDense(nn.Dense):
+        ...     pass
+        >>> flax_names(MyDense(3))
+        ('flax.linen.Dense',)
+    """
     pub = _public()
     return tuple(
         pub[c] for c in type(obj).__mro__ if c in pub and pub[c].rsplit(".", 1)[1] not in _BASES
@@ -56,8 +70,15 @@ def flax_names(obj: Any) -> tuple[str, ...]:
 
 
 def flax_class(obj: Any) -> type | None:
-    """The nearest class of `obj`'s MRO defined by Flax itself (exported or not, such as the
-    gate `DenseParams` of Linen's OptimizedLSTMCell); None when only the base classes are."""
+    """The nearest class of `obj`'s MRO defined by Flax itself.
+
+    Args:
+        obj: a module.
+
+    Returns:
+        That class (exported or not, such as the gate `DenseParams` of Linen's
+        OptimizedLSTMCell), or None when only the base classes are Flax's.
+    """
     for c in type(obj).__mro__:
         if c.__module__.startswith("flax.") and c.__name__ not in _BASES:
             return c
@@ -139,6 +160,14 @@ def _class_defaults(cls: type) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=None)
 def class_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """The `*_init` attributes a Flax class declares, with their defaults (cached per class).
+
+    Args:
+        cls: a Flax module class.
+
+    Returns:
+        ((attribute name, default), ...).
+    """
     return tuple(_class_defaults(cls).items())
 
 
@@ -159,8 +188,15 @@ def explicit_inits(module: Any, enclosing: tuple[Any, ...] = ()) -> tuple[str, .
     chose: neither its Flax class's default for that attribute nor an initializer an enclosing
     Flax module (innermost first) passed down from one of its own defaulted attributes (an
     LSTMCell hands its default `recurrent_kernel_init` to its gate Dense). An initializer
-    handed down from an enclosing module's explicit attribute is explicit. () for a class that
-    is not Flax's."""
+    handed down from an enclosing module's explicit attribute is explicit.
+
+    Args:
+        module: the module.
+        enclosing: its enclosing modules, innermost first.
+
+    Returns:
+        The explicit attributes' names; () for a class that is not Flax's.
+    """
     out = []
     for name, value, default in _init_attrs(module):
         if value is None or _same_value(value, default, 0):

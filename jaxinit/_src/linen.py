@@ -4,21 +4,18 @@
 to learn every variable's path, shape and dtype and the type and attributes of every module,
 without computing anything. `init(...)` then draws each covered parameter once; when some
 variables are left to the module (fallback "keep", or non-parameter collections such as
-BatchNorm statistics), it runs the model's own init with the drawn values already in place, so
-Flax creates only the missing ones (their initializers are never called for covered ones).
+BatchNorm statistics), it runs the model's own `model.init` under `jax.jit` and keeps only the
+missing ones (XLA drops the covered parameters' draws as dead code). Flax is never patched.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 from collections.abc import Mapping
 
 import flax.linen as nn
 import jax
 from flax import core
 from flax.core import meta
-from flax.linen import module as linen_module
 from flax.traverse_util import flatten_dict, unflatten_dict
 
 from jaxinit._src import flax_classes
@@ -29,6 +26,7 @@ from jaxinit._src.specs import (
     ParamSpec,
     is_array_like,
     kernel_view,
+    stack_axes,
     type_names,
 )
 
@@ -84,9 +82,22 @@ def _local_axes(shape: tuple[int, ...], stacked: tuple, owner: ModuleInfo | None
 
 
 def trace(model: nn.Module, key, *args, method=None, **kwargs):
-    """Abstract init: (abstract variables, {module path: ModuleInfo}, {variable path: shape the
-    module saw}). Inside a lifted transform (`nn.scan`, `nn.vmap`) a module sees one slice of
-    a stacked variable; comparing the two shapes finds the stack axes."""
+    """Abstract init: `jax.eval_shape(model.init, ...)` under a method interceptor
+    (`nn.intercept_methods`, Flax's public hook, active for this call only) that records every
+    module and the shape each variable had where its module created it. Inside a lifted
+    transform (`nn.scan`, `nn.vmap`) a module sees one slice of a stacked variable; comparing
+    the two shapes finds the stack axes.
+
+    Args:
+        model: the Linen module.
+        key: the key or rng dict `model.init` takes (only its avals matter).
+        *args: the example inputs.
+        method: `model.init`'s `method=`.
+        **kwargs: keyword arguments for the module's method.
+
+    Returns:
+        (abstract variables, {module path: ModuleInfo}, {variable path: shape its module saw}).
+    """
     modules: dict[str, ModuleInfo] = {}
     owners: dict[str, nn.Module] = {}
     inner: dict[str, tuple[int, ...]] = {}
@@ -133,8 +144,18 @@ def trace(model: nn.Module, key, *args, method=None, **kwargs):
 
 
 def params_key(key):
-    """The "params" key of `key`: itself, or the "params" entry of an rng dict
-    (`{"params": k1, "dropout": k2}`, as `model.init` accepts)."""
+    """The "params" key of `key`.
+
+    Args:
+        key: a PRNG key, or an rng dict (`{"params": k1, "dropout": k2}`, as `model.init`
+            accepts).
+
+    Returns:
+        `key` itself, or its "params" entry.
+
+    Raises:
+        PolicyError: for an rng dict without "params".
+    """
     if isinstance(key, Mapping):
         if "params" not in key:
             raise PolicyError(
@@ -146,36 +167,36 @@ def params_key(key):
 
 
 def with_params_key(key, k):
-    """`key` with its "params" stream replaced by `k` (the other streams go to the module)."""
+    """`key` with its "params" stream replaced.
+
+    Args:
+        key: a PRNG key or an rng dict.
+        k: the new "params" key.
+
+    Returns:
+        `k`, or a copy of the rng dict with "params" set to `k` (the other streams go to the
+        module).
+    """
     if isinstance(key, Mapping):
         return {**key, "params": k}
     return k
 
 
-def stack_axes(path: str, full: tuple[int, ...], inner: tuple[int, ...] | None) -> tuple:
-    """The axes of `full` a lifted transform added to the `inner` shape its module created:
-    the leading ones when they fit (`nn.scan`/`nn.vmap` with variable axis 0, the usual case),
-    else the first set whose removal leaves `inner`."""
-    if inner is None or tuple(inner) == tuple(full):
-        return ()
-    k = len(full) - len(inner)
-    if k > 0:
-        # itertools.combinations yields the leading axes (0..k-1) first.
-        for axes in itertools.combinations(range(len(full)), k):
-            if tuple(d for j, d in enumerate(full) if j not in axes) == tuple(inner):
-                return axes
-    raise PolicyError(
-        f"parameter {path!r}: its module created shape {tuple(inner)} but the model stores "
-        f"{tuple(full)}, which is not that shape with stacked axes added."
-    )
-
-
 def specs_from_abstract(
     abstract, modules: dict[str, ModuleInfo], inner: dict | None = None
 ) -> tuple[list[ParamSpec], dict, list[str]]:
-    """ParamSpecs for every variable, the boxes ({path: metadata box}) to restore, and the
-    paths of variables that are not parameters (sown tuples, None, PRNG keys): no rule sees
-    those, and the module's own init creates them."""
+    """The model description of an abstract init.
+
+    Args:
+        abstract: the abstract variables (`trace`'s first result).
+        modules: {module path: ModuleInfo} (`trace`'s second).
+        inner: {variable path: shape its module created} (`trace`'s third), for stacked axes.
+
+    Returns:
+        (a ParamSpec for every array variable, {path: metadata box} to restore after drawing,
+        the paths of variables that are not arrays (sown tuples, None, PRNG keys): no rule
+        sees those, and the module's own init creates them).
+    """
     inner = inner or {}
     flat = flatten_dict(unfreeze(abstract), sep="/")
     out, boxes, others = [], {}, []
@@ -212,83 +233,46 @@ def specs_from_abstract(
 
 
 def unfreeze(x):
+    """`x` as a plain dict when it is a `FrozenDict` (else unchanged)."""
     return core.unfreeze(x) if isinstance(x, core.FrozenDict) else x
 
 
 def rebox(path: str, value, boxes: dict):
+    """`value` in the metadata box (`nn.Partitioned`, ...) `boxes` records for `path`, or
+    `value` itself when the model did not box it."""
     box = boxes.get(path)
     return box.replace_boxed(value) if box is not None else value
 
 
-# Flax's `Scope.param` calls `make_rng("params")` only for a parameter it creates, so a
-# pre-populated (covered) parameter would shift the key of every later parameter of the same
-# module: uncovered parameters would then differ from `model.init`'s. Under this flag (set only
-# by `complete`) a pre-populated parameter consumes its key exactly as `model.init` would,
-# without drawing anything, so uncovered parameters equal `model.init`'s bit for bit.
-_CONSUME_RNG_FLAG = "jaxinit_consume_rng"
-
-
-@contextlib.contextmanager
-def _param_hook():
-    """Patches `Scope.param` (see above) for the duration of the block only, and restores
-    Flax's own method afterwards, so nothing changes process-wide."""
-    orig = core.scope.Scope.param
-    if getattr(orig, "_jaxinit_hook", False):  # nested: already installed
-        yield
-        return
-
-    def param(self, name, init_fn, *init_args, unbox=True, **init_kwargs):
-        if (
-            self.get_flag(_CONSUME_RNG_FLAG, False) is True
-            and self.has_variable("params", name)
-            and self.has_rng("params")
-        ):
-            self.make_rng("params")  # the key model.init would have drawn; nothing is drawn
-        return orig(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
-
-    param._jaxinit_hook = True
-    param.__doc__ = orig.__doc__
-    core.scope.Scope.param = param
-    try:
-        yield
-    finally:
-        core.scope.Scope.param = orig
-
-
 def complete(
-    model: nn.Module,
-    key,
-    drawn_boxed: dict,
-    missing: list[str],
-    *args,
-    method=None,
-    shardings=None,
-    **kwargs,
+    model: nn.Module, key, missing: list[str], *args, method=None, shardings=None, **kwargs
 ) -> dict:
-    """Runs the model's own init with `drawn_boxed` ({path: value}) in place and returns the
-    values of the `missing` paths, which Flax creates with the module's own initializers.
+    """The values of the `missing` paths (variables no rule covers, and non-parameters), as the
+    model's own init creates them.
 
-    This is Flax's `Module.init` (core `init` = `apply` with the `initializing` flag) with the
-    given variables pre-populated, so covered initializers are never called.
+    This runs Flax's public `model.init` under `jax.jit` with the same rngs and keeps only the
+    `missing` outputs: XLA drops the draws of every other parameter as dead code, and the rng
+    sequence is `model.init`'s by construction, so each returned value equals
+    `jax.jit(model.init)`'s bit for bit. Nothing of Flax is patched or pushed: its classes and
+    module context are as they were before the call. A non-parameter computed from the
+    parameters during init (a sown value) is therefore `model.init`'s, computed from Flax's
+    initial parameters.
+
+    Args:
+        model: the Linen module.
+        key: the key or rng dict `model.init` takes.
+        missing: the flat paths ("collection/module/.../name") to return.
+        *args: the example inputs.
+        method: `model.init`'s `method=`.
+        shardings: {path: sharding} for the outputs, or None.
+        **kwargs: keyword arguments for the module's method.
+
+    Returns:
+        {path: value} for every path in `missing` (boxed where Flax boxes it).
     """
 
-    def scope_fn(scope, *a, **kw):
-        linen_module._context.capture_stack.append(False)
-        try:
-            m = model.clone(parent=scope, _deep_clone=True)
-            if method is None or isinstance(method, str):
-                return getattr(m, method or "__call__")(*a, **kw)
-            return method(m, *a, **kw)  # as Flax: an unbound method or `lambda module, ...`
-        finally:
-            linen_module._context.capture_stack.pop()
-
-    flags = {"initializing": True, _CONSUME_RNG_FLAG: True}
-    f = core.apply(scope_fn, mutable=True, flags=flags)
-    others = {n: v for n, v in key.items() if n != "params"} if isinstance(key, Mapping) else {}
-
-    def run(drawn, k, streams):
-        rngs = {**streams, "params": k}
-        _, variables = f(unflatten_dict(drawn, sep="/"), *args, rngs=rngs, **kwargs)
+    def run(k):
+        variables = model.init(k, *args, method=method, **kwargs)
         flat = flatten_dict(unfreeze(variables), sep="/")
         absent = [p for p in missing if p not in flat]
         if absent:
@@ -297,9 +281,9 @@ def complete(
 
     out_shardings = {p: shardings[p] for p in missing} if shardings else None
     jitted = jax.jit(run) if out_shardings is None else jax.jit(run, out_shardings=out_shardings)
-    with _param_hook():  # traced (and the hook used) inside the block
-        return jitted(drawn_boxed, params_key(key), others)
+    return jitted(key)
 
 
 def assemble(flat_values: dict) -> dict:
+    """The nested variables dict of {"collection/module/.../name": value}."""
     return unflatten_dict(flat_values, sep="/")
