@@ -479,6 +479,9 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1, dtype: DType | None = N
     Source: jax `nn.initializers.orthogonal(scale, column_axis)`, Keras `Orthogonal(gain)`,
     torch `nn.init.orthogonal_(gain)`.
 
+    Reference: Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear dynamics of
+      learning in deep linear neural networks", ICLR.
+
     Args:
       gain: the scale of the matrix.
       column_axis: the axis kept as columns; the others are flattened into rows.

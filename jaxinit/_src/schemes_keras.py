@@ -116,6 +116,9 @@ def uniform_unit_scaling(factor: float = 1.0) -> Initializer:
     Formula: limit = factor * sqrt(3 / max(1, prod(shape[:-1]))); w ~ U(-limit, limit)
     Source: TF1 `tf.uniform_unit_scaling_initializer(factor=1.0)`, Haiku `UniformScaling`.
 
+    Reference: Sussillo & Abbott (2014), "Random walk initialization for training very deep
+      feedforward networks", arXiv:1412.6558.
+
     Args:
       factor: the scale of the limit (>= 0).
 
@@ -345,6 +348,9 @@ def keras_glorot_uniform(
     Formula: limit = sqrt(3 / max(1, fan_avg)); w ~ U(-limit, limit)
     Source: Keras 3 `GlorotUniform(seed=None)`.
 
+    Reference: Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+      neural networks", AISTATS.
+
     Args:
       in_axis: the input axes of the fans.
       out_axis: the output axes of the fans.
@@ -376,6 +382,9 @@ def keras_glorot_normal(
 
     Formula: std = sqrt(1 / max(1, fan_avg)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
     Source: Keras 3 `GlorotNormal(seed=None)`.
+
+    Reference: Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+      neural networks", AISTATS.
 
     Args:
       in_axis: the input axes of the fans.
@@ -409,6 +418,9 @@ def keras_he_uniform(
     Formula: limit = sqrt(6 / max(1, fan_in)); w ~ U(-limit, limit)
     Source: Keras 3 `HeUniform(seed=None)`.
 
+    Reference: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers: surpassing human-level
+      performance on ImageNet classification", ICCV.
+
     Args:
       in_axis: the input axes of the fans.
       out_axis: the output axes of the fans.
@@ -440,6 +452,9 @@ def keras_he_normal(
 
     Formula: std = sqrt(2 / max(1, fan_in)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
     Source: Keras 3 `HeNormal(seed=None)`.
+
+    Reference: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers: surpassing human-level
+      performance on ImageNet classification", ICCV.
 
     Args:
       in_axis: the input axes of the fans.
@@ -477,6 +492,9 @@ def keras_lecun_uniform(
     Formula: limit = sqrt(3 / max(1, fan_in)); w ~ U(-limit, limit)
     Source: Keras 3 `LecunUniform(seed=None)`.
 
+    Reference: LeCun, Bottou, Orr & Mueller (1998), "Efficient BackProp", in Neural Networks:
+      Tricks of the Trade.
+
     Args:
       in_axis: the input axes of the fans.
       out_axis: the output axes of the fans.
@@ -508,6 +526,9 @@ def keras_lecun_normal(
 
     Formula: std = sqrt(1 / max(1, fan_in)); w ~ TN(0, std / 0.8796256610342398, -2, 2)
     Source: Keras 3 `LecunNormal(seed=None)`.
+
+    Reference: LeCun, Bottou, Orr & Mueller (1998), "Efficient BackProp", in Neural Networks:
+      Tricks of the Trade.
 
     Args:
       in_axis: the input axes of the fans.

@@ -179,6 +179,9 @@ def torch_xavier_uniform(gain: float = 1.0, in_axis: Axes = -2, out_axis: Axes =
     Formula: limit = gain * sqrt(6 / (fan_in + fan_out)); w ~ U(-limit, limit)
     Source: torch `nn.init.xavier_uniform_(gain=1.0)`.
 
+    Reference: Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+      neural networks", AISTATS.
+
     Args:
       gain: the scaling factor (>= 0), e.g. `calculate_gain("tanh")`.
       in_axis: the input axis (torch's dim 1 is Flax's -2).
@@ -196,6 +199,9 @@ def torch_xavier_normal(gain: float = 1.0, in_axis: Axes = -2, out_axis: Axes = 
 
     Formula: std = gain * sqrt(2 / (fan_in + fan_out)); w ~ N(0, std^2)
     Source: torch `nn.init.xavier_normal_(gain=1.0)`.
+
+    Reference: Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+      neural networks", AISTATS.
 
     Args:
       gain: the scaling factor (>= 0).
@@ -265,6 +271,9 @@ def torch_kaiming_uniform(
     Formula: limit = calculate_gain(nonlinearity, a) * sqrt(3 / fan(mode)); w ~ U(-limit, limit)
     Source: torch `nn.init.kaiming_uniform_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
 
+    Reference: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers: surpassing human-level
+      performance on ImageNet classification", ICCV.
+
     Args:
       a: the negative slope of the leaky ReLU after the layer (used by "leaky_relu").
       mode: "fan_in" (keeps the forward variance) or "fan_out" (the backward one).
@@ -296,6 +305,9 @@ def torch_kaiming_normal(
 
     Formula: std = calculate_gain(nonlinearity, a) / sqrt(fan(mode)); w ~ N(0, std^2)
     Source: torch `nn.init.kaiming_normal_(a=0, mode="fan_in", nonlinearity="leaky_relu")`.
+
+    Reference: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers: surpassing human-level
+      performance on ImageNet classification", ICCV.
 
     Args:
       a: the negative slope of the leaky ReLU after the layer (used by "leaky_relu").

@@ -343,6 +343,9 @@ def glorot_uniform(
     Formula: limit = sqrt(3 / fan_avg); w ~ U(-limit, limit)
     Source: jax `nn.initializers.glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype)`.
 
+    Reference: Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+      neural networks", AISTATS.
+
     Args:
       in_axis: the input axes of the fans.
       out_axis: the output axes of the fans.
@@ -376,6 +379,9 @@ def glorot_normal(
     Formula: std = sqrt(1 / fan_avg); w ~ TN(0, std / 0.8796256610342398, -2, 2)
     Source: jax `nn.initializers.glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype)`.
 
+    Reference: Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+      neural networks", AISTATS.
+
     Args:
       in_axis: the input axes of the fans.
       out_axis: the output axes of the fans.
@@ -404,6 +410,9 @@ def he_uniform(
 
     Formula: limit = sqrt(6 / fan_in); w ~ U(-limit, limit)
     Source: jax `nn.initializers.he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype)`.
+
+    Reference: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers: surpassing human-level
+      performance on ImageNet classification", ICCV.
 
     Args:
       in_axis: the input axes of the fans.
@@ -438,6 +447,9 @@ def he_normal(
     Formula: std = sqrt(2 / fan_in); w ~ TN(0, std / 0.8796256610342398, -2, 2)
     Source: jax `nn.initializers.he_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype)`.
 
+    Reference: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers: surpassing human-level
+      performance on ImageNet classification", ICCV.
+
     Args:
       in_axis: the input axes of the fans.
       out_axis: the output axes of the fans.
@@ -466,6 +478,9 @@ def lecun_uniform(
 
     Formula: limit = sqrt(3 / fan_in); w ~ U(-limit, limit)
     Source: jax `nn.initializers.lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype)`.
+
+    Reference: LeCun, Bottou, Orr & Mueller (1998), "Efficient BackProp", in Neural Networks:
+      Tricks of the Trade.
 
     Args:
       in_axis: the input axes of the fans.
@@ -497,6 +512,9 @@ def lecun_normal(
     Formula: std = sqrt(1 / fan_in); w ~ TN(0, std / 0.8796256610342398, -2, 2)
     Source: jax `nn.initializers.lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype)`
     (Flax's default kernel init).
+
+    Reference: LeCun, Bottou, Orr & Mueller (1998), "Efficient BackProp", in Neural Networks:
+      Tricks of the Trade.
 
     Args:
       in_axis: the input axes of the fans.
