@@ -5,6 +5,10 @@ and its compile counts.
 Exact tests only: every value is compared bit for bit with what JAX computes for the same key.
 """
 
+import gc
+import math
+import mmap
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -150,3 +154,24 @@ def test_under_an_outer_jit_the_engine_inlines_and_agrees():
     jitted = jax.jit(lambda k: jaxinit.init(model, k, x, policy="torch_like"))(KEY)
     for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (1024, 1024), (513, 1031)])
+def test_host_buffers_are_aligned_and_adopted_without_a_copy(shape):
+    """Small buffers are aligned NumPy allocations, large ones (>= 1 MiB) anonymous mmaps of
+    ordinary pages; either way `jax.device_put` on CPU wraps the buffer (same pointer) and the
+    array keeps the values after the NumPy view is gone."""
+    a = draw_lib.aligned_empty(shape, "float32")
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.writeable
+    assert a.ctypes.data % 64 == 0
+    owner = a
+    while isinstance(owner, np.ndarray):
+        owner = owner.base
+    owner = owner.obj if isinstance(owner, memoryview) else owner  # np.frombuffer's view
+    assert isinstance(owner, mmap.mmap) == (a.nbytes >= draw_lib._MMAP_MIN_BYTES)
+    a[...] = np.arange(a.size, dtype=np.float32).reshape(shape)
+    x = jax.device_put(a)
+    assert x.unsafe_buffer_pointer() == a.ctypes.data
+    del a
+    gc.collect()
+    assert float(x.reshape(-1)[-1]) == float(math.prod(shape) - 1)
