@@ -11,8 +11,8 @@ Use:
   python -m jaxinit explain --config configs/hf_llama.py --model MODULE:FACTORY
 """
 
-from jaxinit._src.ported_presets import from_arg
+import jaxinit
 
 
-def get_config(arg: str | None = None):
-    return from_arg("hf_llama", arg).to_config()
+def get_config(**options):
+    return jaxinit.preset("hf_llama", **options).to_config()

@@ -16,8 +16,8 @@ Use:
   python -m jaxinit explain --config configs/hf_t5.py --model MODULE:FACTORY
 """
 
-from jaxinit._src.ported_presets import from_arg
+import jaxinit
 
 
-def get_config(arg: str | None = None):
-    return from_arg("hf_t5", arg).to_config()
+def get_config(**options):
+    return jaxinit.preset("hf_t5", **options).to_config()

@@ -11,8 +11,8 @@ Use:
   python -m jaxinit explain --config configs/timm_vit.py --model MODULE:FACTORY
 """
 
-from jaxinit._src.ported_presets import from_arg
+import jaxinit
 
 
-def get_config(arg: str | None = None):
-    return from_arg("timm_vit", arg).to_config()
+def get_config(**options):
+    return jaxinit.preset("timm_vit", **options).to_config()

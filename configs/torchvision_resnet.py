@@ -16,8 +16,8 @@ Use:
   python -m jaxinit explain --config configs/torchvision_resnet.py --model MODULE:FACTORY
 """
 
-from jaxinit._src.ported_presets import from_arg
+import jaxinit
 
 
-def get_config(arg: str | None = None):
-    return from_arg("torchvision_resnet", arg).to_config()
+def get_config(**options):
+    return jaxinit.preset("torchvision_resnet", **options).to_config()

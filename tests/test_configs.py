@@ -46,3 +46,24 @@ def test_tf_like_option():
     assert p != jaxinit.preset("tf_like")
     with pytest.raises(jaxinit.ConfigError, match="attention_fans"):
         jaxinit.load_policy("configs/tf_like.py:rank4")
+
+
+def test_preset_rejects_an_unknown_option_with_did_you_mean():
+    with pytest.raises(jaxinit.HyperparameterError, match=r"unknown option 'n_layers'\. Did you"):
+        jaxinit.preset("hf_gpt2", n_layers=6)
+    with pytest.raises(jaxinit.HyperparameterError, match=r"takes no options"):
+        jaxinit.preset("torch_like", std=1.0)
+
+
+def test_config_file_key_value_arguments_are_python_literals(tmp_path):
+    path = tmp_path / "opts.py"
+    path.write_text("def get_config(**options):\n    return options\n")
+    got = jaxinit.load_config_file(f"{path}:a=64,b=None,c=0.5,d=word,e=True")
+    assert got == {"a": 64, "b": None, "c": 0.5, "d": "word", "e": True}
+    assert jaxinit.load_policy("configs/tf_like.py:attention_fans=rank3") == jaxinit.preset(
+        "tf_like", attention_fans="rank3"
+    )
+    with pytest.raises(jaxinit.ConfigError, match=r"argument 'x' is not key=value"):
+        jaxinit.load_config_file(f"{path}:a=1,x")
+    with pytest.raises(jaxinit.ConfigError, match=r"get_config\(rank3\) failed"):
+        jaxinit.load_config_file(f"{path}:rank3")

@@ -15,6 +15,7 @@ one place, `Policy.from_dict` (and `Rule.from_dict` for each rule).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 from typing import Any
@@ -78,7 +79,9 @@ def load_config_file(path: str) -> Any:
 
     Args:
       path: the file; `path.py:arg` passes `arg` to `get_config(arg)`, as `config_flags`
-        does.
+        does, and `path.py:key=value,key=value` calls `get_config(key=value, ...)` with each
+        value read as a Python literal (`None`, `True`, `64`, `0.05`; a bare word stays a
+        string).
 
     Returns:
       What `get_config()` returns (a ConfigDict, for the files under `configs/`).
@@ -91,6 +94,8 @@ def load_config_file(path: str) -> Any:
     >>> _ = pathlib.Path(path).write_text("def get_config(arg=None): return {'arg': arg}")
     >>> load_config_file(path + ":small")
     {'arg': 'small'}
+    >>> load_config_file(path + ":arg=64")
+    {'arg': 64}
     """
     arg = None
     if ":" in path and not os.path.isfile(path):
@@ -107,10 +112,32 @@ def load_config_file(path: str) -> Any:
         raise ConfigError(f"config file {path!r} failed to load: {type(e).__name__}: {e}") from e
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {path!r} has no get_config() function.")
+    args, kwargs = ((), _options(path, arg)) if arg and "=" in arg else ((arg,) if arg else (), {})
     try:
-        return module.get_config() if arg is None else module.get_config(arg)
+        return module.get_config(*args, **kwargs)
     except JaxinitError as e:
         raise ConfigError(f"config file {path!r}: {e}") from None
+    except TypeError as e:  # get_config does not take this argument
+        raise ConfigError(f"config file {path!r}: get_config({arg or ''}) failed: {e}") from None
+
+
+def _options(path: str, arg: str) -> dict[str, Any]:
+    """`"k=v,k=v"` -> {k: v}, each value a Python literal or else the bare string."""
+    options = {}
+    for item in arg.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ConfigError(
+                f"config file {path!r}: argument {item.strip()!r} is not key=value (the "
+                "argument is one word, or key=value items separated by commas)."
+            )
+        key, value = (part.strip() for part in item.split("=", 1))
+        try:
+            options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[key] = value
+    return options
 
 
 def load_policy(source: Any) -> Policy:

@@ -16,12 +16,10 @@ with `self.param` (cls tokens, position embeddings) are matched by path alone. A
 
 from __future__ import annotations
 
-import ast
-import inspect
 import math
 
 from jaxinit._src import schemes as _schemes  # noqa: F401  (registers every scheme)
-from jaxinit._src.errors import HyperparameterError, did_you_mean
+from jaxinit._src.errors import HyperparameterError
 from jaxinit._src.policy import Policy
 from jaxinit._src.preset_rules import ANY, CONV, DENSE, EMBED, NORMS, R
 from jaxinit._src.rules import Rule
@@ -453,45 +451,3 @@ PORTED = {
     "timm_vit": timm_vit,
     "torchvision_resnet": torchvision_resnet,
 }
-
-
-def from_arg(name: str, arg: str | None) -> Policy:
-    """The preset `name` built from a config-file argument `"k=v,k=v"` (values read as Python
-    literals, `None` included; a bare word stays a string): `configs/hf_t5.py:d_model=64,...`.
-
-    Args:
-      name: a ported preset ("hf_t5").
-      arg: the config-file argument, or None for the defaults.
-
-    Returns:
-      The Policy.
-
-    Raises:
-      HyperparameterError: for an item that is not key=value or an unknown key (with a
-        did-you-mean).
-
-    >>> from_arg("hf_gpt2", "n_layer=2,initializer_range=0.01").variables["n_layer"]
-    2
-    """
-    builder = PORTED[name]
-    params = [p for p in inspect.signature(builder).parameters]
-    kw = {}
-    for item in (arg or "").split(","):
-        if not item.strip():
-            continue
-        if "=" not in item:
-            raise HyperparameterError(
-                f"configs/{name}.py: argument {item!r} is not key=value; valid keys: "
-                f"{', '.join(params)}."
-            )
-        k, v = (s.strip() for s in item.split("=", 1))
-        if k not in params:
-            raise HyperparameterError(
-                f"configs/{name}.py: unknown option {k!r}.{did_you_mean(k, params)} "
-                f"Valid: {', '.join(params)}."
-            )
-        try:
-            kw[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            kw[k] = v
-    return builder(**kw)

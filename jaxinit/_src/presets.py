@@ -9,10 +9,11 @@ parameters of modules a preset does not know keep their module's own initializer
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 from jaxinit._src import schemes as _schemes  # noqa: F401  (registers every scheme)
-from jaxinit._src.errors import unknown
+from jaxinit._src.errors import HyperparameterError, did_you_mean, unknown
 from jaxinit._src.policy import Policy
 from jaxinit._src.ported_presets import PORTED
 from jaxinit._src.preset_rules import (
@@ -430,6 +431,8 @@ def get(name: str, **options: Any) -> Policy:
 
     Raises:
       UnknownNameError: for an unknown name, with a did-you-mean and the valid names.
+      HyperparameterError: for an option the preset does not take (with a did-you-mean and
+        the valid options) or a value out of range.
 
     >>> get("tf_like", attention_fans="rank3").name
     'tf_like'
@@ -443,7 +446,15 @@ def get(name: str, **options: Any) -> Policy:
             PRESETS,
             where="load_policy",
         )
-    return PRESETS[name](**options)
+    builder = PRESETS[name]
+    valid = list(inspect.signature(builder).parameters)
+    for option in options:
+        if option not in valid:
+            raise HyperparameterError(
+                f"preset {name!r}: unknown option {option!r}.{did_you_mean(option, valid)} "
+                f"Valid: {', '.join(valid) or 'none (it takes no options)'}."
+            )
+    return builder(**options)
 
 
 def names() -> list[str]:
