@@ -31,8 +31,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import jaxinit
     from examples.digits import models, train
-    from jaxinit._src.plot import plot_policies
-    from jaxinit._src.report import table
 
     logging.set_verbosity(logging.WARNING)
     os.makedirs(args.out, exist_ok=True)
@@ -68,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         "test accuracy",
         "time (s)",
     ]
-    print(table(headers, rows))
+    widths = [max(len(c) for c in col) for col in zip(headers, *rows)]
+    for line in [headers, ["-" * w for w in widths], *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
     print(f"(total {time.perf_counter() - start:.1f} s)")
 
-    hist = plot_policies(
+    hist = jaxinit.plot_policies(
         model,
         (example,),
         [jaxinit.preset(p) for p in POLICIES],

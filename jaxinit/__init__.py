@@ -42,6 +42,7 @@ from jaxinit._src.fans import keras_fans as keras_fans
 from jaxinit._src.fans import torch_fans as torch_fans
 from jaxinit._src.gain import calculate_gain as calculate_gain
 from jaxinit._src.paths import path_key as path_key
+from jaxinit._src.plot import plot_policies as plot_policies
 from jaxinit._src.policy import Decision as Decision
 from jaxinit._src.policy import Policy as Policy
 from jaxinit._src.policy import Resolution as Resolution
@@ -109,6 +110,8 @@ __all__ = (
     # Draw-engine statistics.
     "draw_stats",
     "reset_draw_stats",
+    # Histograms of the drawn parameters under several policies (needs matplotlib).
+    "plot_policies",
     # Errors and warnings.
     "ConfigError",
     "HyperparameterError",

@@ -18,7 +18,7 @@ PUBLIC = {
     "torch_fans",
     "Decision", "DiffRow", "DrawStats", "ExplainRow", "Explanation", "Initializer", "ModuleInfo",
     "ParamSpec", "PolicyDiff", "Resolution", "SchemeInfo", "Stats",
-    "draw_stats", "reset_draw_stats",
+    "draw_stats", "reset_draw_stats", "plot_policies",
     "ConfigError", "HyperparameterError", "JaxinitError", "PolicyError", "ShapeError",
     "UnknownNameError", "UnusedRuleWarning",
 }  # fmt: skip
