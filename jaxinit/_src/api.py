@@ -110,13 +110,13 @@ def _policy(policy: Any, verb: str) -> Policy:
 def _linen_resolve(model, key, args, kwargs, policy, method):
     abstract, modules, inner = linen_lib.trace(model, key, *args, method=method, **kwargs)
     specs, boxes, others = linen_lib.specs_from_abstract(abstract, modules, inner)
-    return abstract, specs, boxes, others, policy.resolve(specs)
+    return specs, boxes, others, policy.resolve(specs)
 
 
 def _resolve(target: Any, args, kwargs, policy: Policy, method: Any) -> Resolution:
     """The decisions for every parameter of `target`, before anything is sampled."""
     if isinstance(target, nn.Module):
-        return _linen_resolve(target, jax.random.key(0), args, kwargs, policy, method)[4]
+        return _linen_resolve(target, jax.random.key(0), args, kwargs, policy, method)[3]
     if args or kwargs:
         kind = "an NNX module" if isinstance(target, nnx.Module) else "a pytree"
         raise JaxinitError(f"jaxinit.explain on {kind} takes no example inputs.")
@@ -248,9 +248,7 @@ def init(
 def _init_linen(
     target, key, root, inputs, kwargs, policy, method, mesh, partition_rules, logical_axis_rules
 ):
-    abstract, specs, boxes, others, res = _linen_resolve(
-        target, key, inputs, kwargs, policy, method
-    )
+    specs, boxes, others, res = _linen_resolve(target, key, inputs, kwargs, policy, method)
     shardings = None
     if mesh is not None:
         rules = partition_rules if partition_rules is not None else policy.partition_rules
