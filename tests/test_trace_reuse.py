@@ -1,0 +1,217 @@
+"""The abstract trace's reuse of repeated layer calls (`linen.trace(..., reuse=True)`).
+
+A call of one of Flax's leaf layers that repeats an earlier one (same class, attributes, method
+and input types) is replayed from the first call's types instead of traced again. The trace
+must be exactly what a full trace gives: the same abstract variables (shapes, dtypes, weak
+types, shardings, metadata boxes), the same module descriptions and the same per-module shapes
+(which find `nn.scan` stack axes), on every kind of model, and the same errors.
+"""
+
+import importlib
+import sys
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxinit
+from jaxinit._src import linen
+from tests.golden import golden_cases
+
+KEY = jax.random.key(0)
+
+
+def both(model, *inputs, key=KEY, **kwargs):
+    return (
+        linen.trace(model, key, *inputs, reuse=True, **kwargs),
+        linen.trace(model, key, *inputs, reuse=False, **kwargs),
+    )
+
+
+def assert_same_trace(model, *inputs, key=KEY, **kwargs):
+    (a, ma, ia), (b, mb, ib) = both(model, *inputs, key=key, **kwargs)
+    la, ta = jax.tree.flatten(a)
+    lb, tb = jax.tree.flatten(b)
+    assert ta == tb  # the same paths and the same metadata boxes (nn.Partitioned names)
+    assert la == lb  # ShapeDtypeStruct equality: shape, dtype, weak type, sharding
+    assert [x.weak_type for x in la] == [x.weak_type for x in lb]
+    assert ma == mb
+    assert ia == ib
+    return a
+
+
+class DeepNarrow(nn.Module):
+    n: int = 12
+
+    @nn.compact
+    def __call__(self, x):
+        for _ in range(self.n):
+            x = nn.LayerNorm()(nn.Dense(16)(x))
+        return x
+
+
+class Mixed(nn.Module):
+    """Repeats next to near-repeats: each differs from another in one thing the key holds."""
+
+    @nn.compact
+    def __call__(self, x, img, tokens, train: bool = True):
+        part = nn.with_partitioning(nn.initializers.lecun_normal(), ("embed", "mlp"))
+        for _ in range(3):
+            x = nn.Dense(8, kernel_init=part)(x)  # boxed kernels
+        x = nn.Dense(8, use_bias=False)(x)  # other attributes
+        x = nn.Dense(8, param_dtype=jnp.bfloat16)(x)
+        x = nn.Dense(8, param_dtype=jnp.bfloat16)(x)
+        x = nn.Dense(8)(x.astype(jnp.bfloat16))  # other input dtype
+        x = nn.Dense(8)(x.astype(jnp.float32))
+        x = nn.Dense(8)(jnp.concatenate([x, x], -1))  # other input shape
+        w = jax.lax.broadcast(1.0, (2, 8))  # a weak-typed input
+        w = nn.LayerNorm()(nn.LayerNorm()(w))
+        x = nn.DenseGeneral((2, 4), axis=-1)(x + w).reshape(2, 8)
+        x = nn.DenseGeneral((2, 4), axis=-1)(x).reshape(2, 8)
+        for _ in range(3):
+            img = nn.BatchNorm(use_running_average=not train)(nn.Conv(4, (3, 3))(img))
+            img = nn.Dropout(0.5, deterministic=not train)(img)
+        img = nn.Conv(4, (3, 3), feature_group_count=2)(img)
+        img = nn.Conv(4, (3, 3), feature_group_count=2)(img)
+        img = nn.ConvLocal(4, (3, 3))(img)
+        img = nn.GroupNorm(num_groups=2)(nn.GroupNorm(num_groups=2)(img))
+        img = nn.ConvTranspose(4, (2, 2))(nn.ConvTranspose(4, (2, 2))(img))
+        e = nn.Embed(11, 8)
+        t = e(tokens)
+        t = nn.RMSNorm()(nn.RMSNorm()(t))
+        logits = e.attend(t)  # the tied embedding, a second method of one module
+        shared = nn.Dense(8, name="shared")
+        x = shared(shared(x))  # one module called twice at one path
+        return x, img.mean(), logits
+
+
+class Twice(nn.Module):
+    """A first `nn.Dense(4)` call, then a shared one whose first call is a replay of it and
+    whose second call sees another width: Flax's shape check must still fire."""
+
+    @nn.compact
+    def __call__(self, x, y):
+        nn.Dense(4)(x)
+        shared = nn.Dense(4)
+        return shared(x), shared(y)
+
+
+class MyDense(nn.Dense):
+    """A subclass with its own `__call__`: never replayed as a Dense."""
+
+    def __call__(self, x):
+        y = super().__call__(x)
+        return jnp.concatenate([y, y], -1)
+
+
+class Subclassed(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        x = nn.Dense(4)(x)
+        x = MyDense(4)(x)
+        x = MyDense(4)(x)
+        return nn.Dense(4)(x)
+
+
+class Block(nn.Module):
+    @nn.compact
+    def __call__(self, x, _):
+        return nn.LayerNorm()(nn.Dense(8)(x)), None
+
+
+class Lifted(nn.Module):
+    """Layers inside lifted transforms (their own root scopes) beside the same layers outside."""
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.LayerNorm()(nn.Dense(8)(x))
+        x, _ = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=3)()(
+            x, None
+        )
+        x = nn.remat(nn.Dense)(8)(x)
+        x = nn.vmap(
+            nn.Dense,
+            in_axes=0,
+            out_axes=0,
+            variable_axes={"params": 0},
+            split_rngs={"params": True},
+        )(8)(x[None].repeat(2, 0))[0]
+        return nn.LayerNorm()(nn.Dense(8)(x))
+
+
+def _bench_model(name, monkeypatch):
+    monkeypatch.syspath_prepend("benchmarks")
+    monkeypatch.delitem(sys.modules, "specs", raising=False)
+    monkeypatch.delitem(sys.modules, "models_flax", raising=False)
+    return importlib.import_module("models_flax").build(name, "tiny")
+
+
+def test_repeated_layers_are_traced_once():
+    calls = []
+
+    def counted(key, shape, dtype=jnp.float32):
+        calls.append(shape)
+        return jnp.zeros(shape, dtype)
+
+    class Counted(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            for _ in range(10):
+                x = nn.Dense(16, kernel_init=counted)(x)
+            return x
+
+    x = jnp.ones((2, 16))
+    linen.trace(Counted(), KEY, x, reuse=False)
+    assert len(calls) == 10
+    calls.clear()
+    assert_same_trace(Counted(), x)  # runs reuse=True first
+    assert len(calls) == 1 + 10  # one traced call with reuse, then ten without
+
+
+def test_deep_stack_same_trace():
+    abstract = assert_same_trace(DeepNarrow(), jnp.ones((1, 16)))
+    assert len(abstract["params"]) == 24
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_mixed_layers_same_trace(train):
+    inputs = (jnp.ones((2, 8)), jnp.ones((2, 6, 6, 3)), jnp.zeros((2, 5), jnp.int32))
+    key = {"params": KEY, "dropout": jax.random.key(1)}
+    abstract = assert_same_trace(Mixed(), *inputs, key=key, train=train)
+    assert isinstance(abstract["params"]["Dense_2"]["kernel"], nn.Partitioned)
+
+
+def test_capture_intermediates_same_trace():
+    assert_same_trace(DeepNarrow(4), jnp.ones((1, 16)), capture_intermediates=True)
+
+
+def test_subclass_and_lifted_same_trace():
+    assert_same_trace(Subclassed(), jnp.ones((2, 3)))
+    assert_same_trace(Lifted(), jnp.ones((2, 8)))
+
+
+def test_flax_shape_errors_still_raised():
+    for reuse in (True, False):
+        with pytest.raises(flax.errors.ScopeParamShapeError, match=r"\(5, 4\).*\(3, 4\)"):
+            linen.trace(Twice(), KEY, jnp.ones((2, 3)), jnp.ones((2, 5)), reuse=reuse)
+
+
+def test_golden_zoo_same_trace():
+    model, inputs = golden_cases.zoo_inputs()
+    assert_same_trace(model, *inputs)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "resnet50", "deep_narrow"])
+def test_benchmark_models_same_trace(name, monkeypatch):
+    model, inputs = _bench_model(name, monkeypatch)
+    assert_same_trace(model, *inputs)
+
+
+def test_init_with_reuse_equals_flax_shapes_and_is_complete():
+    model, x = DeepNarrow(), jnp.ones((1, 16))
+    out = jaxinit.init(model, KEY, x, policy="torch_like")
+    assert jax.tree.map(lambda a: (a.shape, a.dtype), out) == jax.tree.map(
+        lambda a: (a.shape, a.dtype), model.init(KEY, x)
+    )
