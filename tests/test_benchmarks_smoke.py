@@ -6,6 +6,7 @@ so this test process never imports torch and every measurement stays in its own 
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -76,3 +77,16 @@ def test_tiny_parameter_counts_match_for_every_model():
     assert set(counts) == {"gpt2", "resnet50", "deep_narrow"}
     for name, c in counts.items():
         assert c["torch"] == c["flax"] > 0, (name, c)
+
+
+def test_phases_script_reports_every_phase_of_a_tiny_init():
+    out = _run(os.path.join(BENCH, "phases.py"), "deep_narrow", "torch_like", "tiny")
+    m = re.search(
+        r"trace ([\d.]+) s, specs\+resolve ([\d.]+) s, draw ([\d.]+) s, total ([\d.]+) s; "
+        r"(\d+) parameters, (\d+) left to the module",
+        out,
+    )
+    assert m, out
+    trace, resolve, drawn, total = map(float, m.groups()[:4])
+    assert abs(trace + resolve + drawn - total) < 0.015  # each printed to 0.01 s
+    assert int(m.group(5)) == 32 and int(m.group(6)) == 0  # 8 x (Dense + LayerNorm) x 2
