@@ -170,6 +170,27 @@ def test_repeated_layers_are_traced_once():
     assert len(calls) == 1 + 10  # one traced call with reuse, then ten without
 
 
+def test_reuse_starts_at_the_model_root_even_after_a_lifted_first_layer():
+    calls = []
+
+    def counted(key, shape, dtype=jnp.float32):
+        calls.append(shape)
+        return jnp.zeros(shape, dtype)
+
+    class ScanFirst(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            x, _ = nn.scan(
+                Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=2
+            )()(x, None)
+            for _ in range(5):
+                x = nn.Dense(8, kernel_init=counted)(x)
+            return x
+
+    assert_same_trace(ScanFirst(), jnp.ones((2, 8)))
+    assert len(calls) == 1 + 5
+
+
 def test_deep_stack_same_trace():
     abstract = assert_same_trace(DeepNarrow(), jnp.ones((1, 16)))
     assert len(abstract["params"]) == 24

@@ -120,6 +120,8 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
     def interceptor(next_fun, a, kw, context):
         m = context.module
         fresh = False
+        if calls is not None and calls.root is None and m.scope is not None:
+            calls.root = m.scope.root  # the first call is the model's own: its root scope
         if m.scope is not None:
             p = "/".join(m.scope.path)
             if p not in modules:
@@ -214,8 +216,6 @@ class _CallCache:
     def key(self, m: nn.Module, method_name: str, args, kwargs):
         if type(m) not in _REUSABLE or method_name == "setup":
             return None
-        if self.root is None:
-            self.root = m.scope.root
         if m.scope.root is not self.root:
             return None
         try:
