@@ -8,6 +8,8 @@ types, shardings, metadata boxes), the same module descriptions and the same per
 """
 
 import importlib
+import os
+import subprocess
 import sys
 
 import flax
@@ -236,3 +238,40 @@ def test_init_with_reuse_equals_flax_shapes_and_is_complete():
     assert jax.tree.map(lambda a: (a.shape, a.dtype), out) == jax.tree.map(
         lambda a: (a.shape, a.dtype), model.init(KEY, x)
     )
+
+
+EXPLICIT = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+import jax, jax.numpy as jnp, flax.linen as nn
+from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+from jaxinit._src import linen
+
+class M(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        for _ in range(3):
+            x = nn.LayerNorm()(nn.Dense(8)(x))
+        return x
+
+mesh = jax.make_mesh((4,), ("data",), axis_types=(AxisType.Explicit,))
+with jax.set_mesh(mesh):
+    x = jax.device_put(jnp.ones((4, 8)), NamedSharding(mesh, P("data", None)))
+    a = linen.trace(M(), jax.random.key(0), x, reuse=True)
+    b = linen.trace(M(), jax.random.key(0), x, reuse=False)
+leaves = jax.tree.leaves(a[0])
+assert leaves == jax.tree.leaves(b[0]) and a[1:] == b[1:], (leaves, jax.tree.leaves(b[0]))
+assert all(not leaf.sharding.mesh.empty for leaf in leaves)
+print("ok", len(leaves))
+"""
+
+
+def test_explicit_sharding_types_same_trace():
+    """Under a mesh with explicit axes every type carries its sharding; a replay must not
+    replace a sharded type by an unsharded one (4 simulated devices, in a subprocess)."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", EXPLICIT], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["ok", "12"]

@@ -97,8 +97,9 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
     variables are put in its scope as zeros of the shapes the first call created, and it
     returns zeros of the first call's output types. An abstract trace only sees types, so the
     result is the same, and a stack of 1000 identical layers traces about one layer's
-    initializers and forward pass instead of 1000 (`tests/test_linen.py` checks the result
-    equals `reuse=False`'s on every test model).
+    initializers and forward pass instead of 1000 (`tests/test_trace_reuse.py` checks the
+    result equals `reuse=False`'s on many kinds of model). An interceptor the caller installed
+    around this call (it runs inside jaxinit's) does not see the replayed calls.
 
     Args:
         model: the Linen module.
@@ -279,7 +280,7 @@ def _zeros_type(x):
     if not isinstance(x, jax.Array) or is_key_array(x):
         raise _NotReusable
     t = jax.typeof(x)
-    if jax.typeof(jnp.zeros(t.shape, t.dtype)) != t:
+    if jax.typeof(jnp.zeros(t.shape, t.dtype)) != t:  # weak types, explicit shardings
         raise _NotReusable
     return t
 
