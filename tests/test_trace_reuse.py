@@ -150,12 +150,20 @@ def _bench_model(name, monkeypatch):
     return importlib.import_module("models_flax").build(name, "tiny")
 
 
-def test_repeated_layers_are_traced_once():
+def counting_init():
+    """An initializer that records each call (a Python side effect, so it counts the calls
+    the trace makes), and the list it records them in."""
     calls = []
 
     def counted(key, shape, dtype=jnp.float32):
         calls.append(shape)
         return jnp.zeros(shape, dtype)
+
+    return counted, calls
+
+
+def test_repeated_layers_are_traced_once():
+    counted, calls = counting_init()
 
     class Counted(nn.Module):
         @nn.compact
@@ -173,11 +181,7 @@ def test_repeated_layers_are_traced_once():
 
 
 def test_reuse_starts_at_the_model_root_even_after_a_lifted_first_layer():
-    calls = []
-
-    def counted(key, shape, dtype=jnp.float32):
-        calls.append(shape)
-        return jnp.zeros(shape, dtype)
+    counted, calls = counting_init()
 
     class ScanFirst(nn.Module):
         @nn.compact
