@@ -16,7 +16,9 @@ import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
+from flax.core import meta
 
 import jaxinit
 from jaxinit._src import linen
@@ -177,7 +179,9 @@ def test_repeated_layers_are_traced_once():
     assert len(calls) == 10
     calls.clear()
     assert_same_trace(Counted(), x)  # runs reuse=True first
-    assert len(calls) == 1 + 10  # one traced call with reuse, then ten without
+    # With reuse: the first layer (it sees the concrete example input) and the second (a
+    # traced input) are traced, the other eight replayed; then ten calls without reuse.
+    assert len(calls) == 2 + 10
 
 
 def test_reuse_starts_at_the_model_root_even_after_a_lifted_first_layer():
@@ -279,3 +283,129 @@ def test_explicit_sharding_types_same_trace():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["ok", "12"]
+
+
+# Cases an adversarial review found where replaying differed from tracing; each must now give
+# the full trace's result (the same variables, or the same error).
+
+
+def both_outcomes(model, *inputs, **kwargs):
+    """The flat {path: (shape, dtype)} of each trace, or the type of the error it raised."""
+    out = []
+    for reuse in (True, False):
+        try:
+            v = linen.trace(model, KEY, *inputs, reuse=reuse, **kwargs)[0]
+            flat = jax.tree_util.tree_flatten_with_path(v)[0]
+            out.append({jax.tree_util.keystr(p): (x.shape, x.dtype) for p, x in flat})
+        except Exception as e:  # the error is the outcome compared
+            out.append(type(e))
+    return out
+
+
+def lora(next_fun, args, kwargs, context):
+    """An interceptor that adds two parameters to the Dense named "q"."""
+    m = context.module
+    if isinstance(m, nn.Dense) and m.name == "q":
+        a = m.param("lora_a", nn.initializers.zeros, (args[0].shape[-1], 2))
+        b = m.param("lora_b", nn.initializers.zeros, (2, m.features))
+        return next_fun(*args, **kwargs) + args[0] @ a @ b
+    return next_fun(*args, **kwargs)
+
+
+class LoRA(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        with nn.intercept_methods(lora):  # installed by the model: it runs inside jaxinit's
+            return nn.Dense(8, name="k")(x) + nn.Dense(8, name="q")(x)
+
+
+def test_an_interceptor_the_model_installs_sees_every_call():
+    x = jnp.ones((2, 8))
+    assert_same_trace(LoRA(), x)
+    got = jaxinit.init(LoRA(), KEY, x, policy="torch_like")["params"]["q"]
+    assert (
+        sorted(got)
+        == sorted(LoRA().init(KEY, x)["params"]["q"])
+        == [
+            "bias",
+            "kernel",
+            "lora_a",
+            "lora_b",
+        ]
+    )
+
+
+class QBox(meta.AxisMetadata):
+    """A box of its own: int8 storage and a scale; the module sees float32."""
+
+    def __init__(self, value, scale):
+        self.value, self.scale = value, scale
+
+    def unbox(self):
+        return self.value.astype(jnp.float32) * self.scale
+
+    def replace_boxed(self, val):
+        return QBox(val, self.scale)
+
+    def add_axis(self, index, params):
+        return self
+
+    def remove_axis(self, index, params):
+        return self
+
+
+jax.tree_util.register_pytree_node(
+    QBox, lambda q: ((q.value, q.scale), None), lambda _, c: QBox(*c)
+)
+
+
+def qinit(key, shape, dtype=jnp.float32):
+    return QBox(jnp.zeros(shape, jnp.int8), jnp.ones((), jnp.float32))
+
+
+class Collisions(nn.Module):
+    """Calls that an earlier key took for repeats."""
+
+    case: str
+
+    @nn.compact
+    def __call__(self, x, xnp):
+        if self.case == "nested attribute types":  # (3, 3) == (3.0, 3.0) to Python
+            return nn.Conv(3, (3.0, 3.0))(nn.Conv(3, (3, 3))(xnp[None, :, :, None].repeat(3, -1)))
+        if self.case == "custom box":
+            return nn.Dense(4, kernel_init=qinit)(nn.Dense(4, kernel_init=qinit)(x))
+        if self.case == "pass-through of a concrete input":
+            nn.Dropout(0.5, deterministic=True)(x)
+            y = nn.Dropout(0.5, deterministic=True)(xnp)  # returns the NumPy array itself
+            return nn.Dense(int(np.asarray(y).sum()))(x)
+        if self.case == "concrete flag values":
+            xi = x.astype(jnp.int32)
+            nn.Dropout(0.5)(xi, deterministic=np.array(True))
+            return nn.Dropout(0.5)(xi, deterministic=np.array(False))  # int input: an error
+        if self.case == "dtype promotion context":
+            xb = x.astype(jnp.bfloat16)
+            nn.Dense(4)(xb)
+            with jax.numpy_dtype_promotion("strict"):
+                return nn.Dense(4)(xb)  # bf16 input, f32 kernel: an error under "strict"
+        if self.case == "inside jax.vmap":
+            nn.Dense(8)(x[0])
+            d = nn.Dense(8)
+            return jax.vmap(lambda r: d(r), out_axes=None)(x)  # batched output: an error
+        raise ValueError(self.case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "nested attribute types",
+        "custom box",
+        "pass-through of a concrete input",
+        "concrete flag values",
+        "dtype promotion context",
+        "inside jax.vmap",
+    ],
+)
+def test_calls_that_only_look_repeated_are_traced(case):
+    x, xnp = jnp.ones((4, 4)), np.ones((4, 4))
+    with_reuse, without = both_outcomes(Collisions(case), x, xnp)
+    assert with_reuse == without

@@ -98,8 +98,11 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
     returns zeros of the first call's output types. An abstract trace only sees types, so the
     result is the same, and a stack of 1000 identical layers traces about one layer's
     initializers and forward pass instead of 1000 (`tests/test_trace_reuse.py` checks the
-    result equals `reuse=False`'s on many kinds of model). An interceptor the caller installed
-    around this call (it runs inside jaxinit's) does not see the replayed calls.
+    result equals `reuse=False`'s on many kinds of model, and on cases an adversarial review
+    found). Interceptors still see every call: one installed around this call runs outside
+    jaxinit's, and while the model runs one of its own (inside jaxinit's) nothing is replayed.
+    A Python side effect of a layer's initializer happens once per distinct call here (the
+    values come from the policy, or from Flax's own `model.init` in `complete`).
 
     Args:
         model: the Linen module.
@@ -122,7 +125,8 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
         m = context.module
         fresh = False
         if calls is not None and calls.root is None and m.scope is not None:
-            calls.root = m.scope.root  # the first call is the model's own: its root scope
+            # The first call is the model's own: its root scope and trace.
+            calls.root, calls.trace_state = m.scope.root, get_opaque_trace_state()
         if m.scope is not None:
             p = "/".join(m.scope.path)
             if p not in modules:
@@ -145,6 +149,9 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
                 modules[p] = ModuleInfo(
                     p, names, {**old.attrs, **info.attrs}, fnames, info.explicit_inits
                 )
+        # Only when jaxinit's interceptor is the innermost (an interceptor the model installs
+        # itself runs inside it and must see every call) and at the model's own trace level.
+        fresh = fresh and next_fun is context.orig_method and calls.same_trace()
         key = calls.key(m, context.method_name, a, kw) if fresh else None
         if key is not None and key in calls.entries:
             out = calls.replay(m, key)
@@ -152,7 +159,7 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
             n_modules = len(modules)
             out = next_fun(*a, **kw)
             if key is not None and len(modules) == n_modules:
-                calls.record(m, key, out)
+                calls.record(m, key, out, (a, kw))
         if m.scope is not None:
             p = "/".join(m.scope.path)
             for col, names in m.scope.variables().items():
@@ -198,21 +205,32 @@ class _NotReusable(Exception):
 class _CallCache:
     """Calls of `_REUSABLE` layers already traced in one `trace`, by what determines them.
 
-    A call is described by its key: the exact class, every dataclass attribute but `parent` and
-    `name` (type and value, so functions by identity), the method name, and the tree structure
-    and types (`jax.typeof`: shape, dtype, weak type, sharding) of its arguments, or the type
-    and value of a Python scalar. Only calls of a module at a new path with no variables yet,
-    whose scope belongs to the model's own root scope (not a lifted transform's, `nn.scan`,
-    `nn.vmap`, `nn.remat`), that create no submodule, and whose variables and outputs are
-    arrays `jnp.zeros` reproduces exactly (type for type) are recorded or replayed; anything
-    else is traced as usual.
+    A call is described by its key: the exact class; every dataclass attribute but `parent` and
+    `name`, with the type of each element (`_typed`: functions by identity, `(3, 3)` is not
+    `(3.0, 3.0)`); the method name; the tree structure of its arguments with, for each leaf,
+    the type of a traced value (`jax.typeof`: shape, dtype, weak type, sharding), the type and
+    bytes of a small concrete array, or the type and value of a Python scalar; and the JAX
+    settings in `_CONFIG`. A call is recorded or replayed only when
+    - its module is at a new path, with no variables yet, and its scope belongs to the model's
+      own root scope (not a lifted transform's: `nn.scan`, `nn.vmap`, `nn.remat`);
+    - it runs in the model's own trace (not inside a `jax.vmap` a module calls) and jaxinit's
+      interceptor is the innermost one;
+    - its first call created no submodule, its variables are arrays or `_BOXES` of arrays, and
+      its outputs are traced values (not one of its inputs passed through), all of types
+      `jnp.zeros` reproduces exactly.
+    Anything else is traced as usual.
     """
 
     def __init__(self):
         self.entries: dict = {}
         self.root = None
-        self._zeros_state = None
+        self.trace_state = None
         self._zeros: dict = {}
+
+    def same_trace(self) -> bool:
+        """Whether the current trace is the model's own (not a `jax.vmap`, `jax.jit`,
+        `lax.scan`... that a module runs inside its method)."""
+        return self.trace_state is not None and self.trace_state == get_opaque_trace_state()
 
     def key(self, m: nn.Module, method_name: str, args, kwargs):
         if type(m) not in _REUSABLE or method_name == "setup":
@@ -221,29 +239,43 @@ class _CallCache:
             return None
         try:
             attrs = tuple(
-                (f, type(v), v)
+                (f, _typed(getattr(m, f, None)))
                 for f in m.__dataclass_fields__
                 if f not in ("parent", "name")
-                for v in (getattr(m, f, None),)
             )
             leaves, treedef = jax.tree.flatten((args, kwargs))
-            key = (type(m), method_name, attrs, treedef, tuple(map(_leaf_key, leaves)))
+            key = (
+                type(m),
+                method_name,
+                attrs,
+                treedef,
+                tuple(map(_leaf_key, leaves)),
+                tuple(getattr(jax.config, name) for name in _CONFIG),
+            )
             hash(key)
         except (_NotReusable, TypeError):
             return None
         return key
 
-    def record(self, m: nn.Module, key, out) -> None:
+    def record(self, m: nn.Module, key, out, args) -> None:
         try:
             variables = []
             for col, names in m.scope.variables().items():
                 if not m.scope.is_mutable_collection(col):
                     return
                 for name, v in names.items():
-                    box = v if isinstance(v, meta.AxisMetadata) else None
-                    variables.append((col, name, box, _zeros_type(v.unbox() if box else v)))
+                    box = None
+                    if isinstance(v, meta.AxisMetadata):
+                        if type(v) not in _BOXES:  # a box of its own may hold anything
+                            return
+                        box, v = v, v.value
+                    variables.append((col, name, box, self.zeros_type(v)))
             leaves, treedef = jax.tree.flatten(out)
-            self.entries[key] = (tuple(variables), treedef, tuple(map(_zeros_type, leaves)))
+            inputs = {id(x) for x in jax.tree.leaves(args)}
+            if any(not isinstance(y, jax.core.Tracer) or id(y) in inputs for y in leaves):
+                return  # an output that is an input, or concrete: not a traced value
+            out_types = tuple(self.zeros_type(y) for y in leaves)
+            self.entries[key] = (tuple(variables), treedef, out_types)
         except _NotReusable:
             return
 
@@ -255,34 +287,63 @@ class _CallCache:
         return jax.tree.unflatten(treedef, [self.zeros(t) for t in out_types])
 
     def zeros(self, t):
-        """A zeros value of type `t` in the current trace: one per type and trace (a traced
-        value is immutable, so one can stand for many; a tracer never leaves its trace)."""
-        state = get_opaque_trace_state()
-        if self._zeros_state is None or not self._zeros_state == state:
-            self._zeros_state, self._zeros = state, {}
+        """A zeros value of type `t`, one per type (a traced value is immutable, so one can
+        stand for many; all are made in the model's own trace, `same_trace`)."""
         z = self._zeros.get(t)
         if z is None:
             z = self._zeros[t] = jnp.zeros(t.shape, t.dtype)
         return z
 
+    def zeros_type(self, x):
+        """The type of `x` when `jnp.zeros` makes a value of exactly that type (not for weak
+        types or explicit shardings), else `_NotReusable`."""
+        if not isinstance(x, jax.Array) or is_key_array(x):
+            raise _NotReusable
+        t = jax.typeof(x)
+        if jax.typeof(self.zeros(t)) != t:
+            raise _NotReusable
+        return t
+
+
+# A leaf argument at most this large that is not a traced value (a NumPy or concrete jax
+# array) is part of the key by value, as a layer may branch on it (`deterministic=np.True_`);
+# a larger one makes the call not reusable.
+_CONCRETE_MAX = 64
+
+# The JAX settings that change what a layer's trace does (type promotion, precision).
+_CONFIG = (
+    "jax_numpy_dtype_promotion",
+    "jax_numpy_rank_promotion",
+    "jax_enable_x64",
+    "jax_default_matmul_precision",
+)
+
+# The metadata boxes whose `value` is the whole variable (`nn.with_partitioning`,
+# `nn.with_logical_partitioning`); a box of another class may hold several values.
+_BOXES = (meta.Partitioned, nn.LogicallyPartitioned)
+
+
+def _typed(v):
+    """`v` with the type of every element beside it, so that `(3, 3)` and `(3.0, 3.0)` (equal
+    to Python) are different keys."""
+    if isinstance(v, (tuple, list)):
+        return (type(v), tuple(_typed(e) for e in v))
+    if isinstance(v, Mapping):
+        return (type(v), tuple((_typed(k), _typed(e)) for k, e in v.items()))
+    return (type(v), v)
+
 
 def _leaf_key(leaf):
-    if isinstance(leaf, (jax.Array, np.ndarray)):
+    if isinstance(leaf, jax.core.Tracer):
         return jax.typeof(leaf)
+    if isinstance(leaf, (jax.Array, np.ndarray, np.generic)):
+        if np.size(leaf) > _CONCRETE_MAX:
+            raise _NotReusable
+        a = np.asarray(leaf)
+        return (type(leaf), jax.typeof(leaf), a.dtype, a.shape, a.tobytes())
     if leaf is None or isinstance(leaf, (bool, int, float, complex, str)):
         return (type(leaf), leaf)
     raise _NotReusable
-
-
-def _zeros_type(x):
-    """The type of `x` when `jnp.zeros` makes a value of exactly that type, else
-    `_NotReusable`."""
-    if not isinstance(x, jax.Array) or is_key_array(x):
-        raise _NotReusable
-    t = jax.typeof(x)
-    if jax.typeof(jnp.zeros(t.shape, t.dtype)) != t:  # weak types, explicit shardings
-        raise _NotReusable
-    return t
 
 
 def params_key(key):
