@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax.core import meta
+from jax.sharding import AxisType
 
 import jaxinit
 from jaxinit._src import linen
@@ -290,13 +291,14 @@ def test_explicit_sharding_types_same_trace():
 
 
 def both_outcomes(model, *inputs, **kwargs):
-    """The flat {path: (shape, dtype)} of each trace, or the type of the error it raised."""
+    """The flat {path: ShapeDtypeStruct} of each trace (shape, dtype, weak type, sharding), or
+    the type of the error it raised."""
     out = []
     for reuse in (True, False):
         try:
             v = linen.trace(model, KEY, *inputs, reuse=reuse, **kwargs)[0]
             flat = jax.tree_util.tree_flatten_with_path(v)[0]
-            out.append({jax.tree_util.keystr(p): (x.shape, x.dtype) for p, x in flat})
+            out.append({jax.tree_util.keystr(p): x for p, x in flat})
         except Exception as e:  # the error is the outcome compared
             out.append(type(e))
     return out
@@ -387,6 +389,21 @@ class Collisions(nn.Module):
             nn.Dense(4)(xb)
             with jax.numpy_dtype_promotion("strict"):
                 return nn.Dense(4)(xb)  # bf16 input, f32 kernel: an error under "strict"
+        if self.case == "abstract mesh context":
+            mesh = jax.make_mesh((1,), ("data",), axis_types=(AxisType.Explicit,))
+            y = nn.Dense(8)(nn.Dense(8)(x))
+            with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+                z = nn.Dense(8)(y)  # its variables are typed on the mesh
+            return y, z
+        if self.case == "identity of outputs":
+            b = nn.Dense(4)(nn.Dense(4)(nn.Dense(4)(x)))
+            d = nn.LayerNorm()(nn.LayerNorm()(b))
+            return nn.Dense(3)(d) if d is b else d  # one shared zeros value made d be b
+        if self.case == "identity of variables":
+            for _ in range(4):
+                x = nn.Dense(4)(x)
+            p = self.variables["params"]
+            return nn.Dense(3)(x) if p["Dense_2"]["kernel"] is p["Dense_3"]["kernel"] else x
         if self.case == "inside jax.vmap":
             nn.Dense(8)(x[0])
             d = nn.Dense(8)
@@ -403,9 +420,31 @@ class Collisions(nn.Module):
         "concrete flag values",
         "dtype promotion context",
         "inside jax.vmap",
+        "abstract mesh context",
+        "identity of outputs",
+        "identity of variables",
     ],
 )
 def test_calls_that_only_look_repeated_are_traced(case):
     x, xnp = jnp.ones((4, 4)), np.ones((4, 4))
     with_reuse, without = both_outcomes(Collisions(case), x, xnp)
     assert with_reuse == without
+
+
+class Stack3(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        for _ in range(3):
+            x = nn.Dense(8)(x)
+        return x
+
+
+def test_a_model_run_inside_jax_vmap_by_method_is_traced():
+    """`method=` runs the whole model inside a `jax.vmap`: that is not the model's own trace,
+    and with `out_axes=None` the full trace raises (the output is batched)."""
+
+    def per_example(m, x):
+        return jax.vmap(m, out_axes=None)(x)
+
+    with_reuse, without = both_outcomes(Stack3(), jnp.ones((4, 8)), method=per_example)
+    assert with_reuse is without is ValueError

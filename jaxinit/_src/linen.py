@@ -125,8 +125,7 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
         m = context.module
         fresh = False
         if calls is not None and calls.root is None and m.scope is not None:
-            # The first call is the model's own: its root scope and trace.
-            calls.root, calls.trace_state = m.scope.root, get_opaque_trace_state()
+            calls.root = m.scope.root  # the first call is the model's own: its root scope
         if m.scope is not None:
             p = "/".join(m.scope.path)
             if p not in modules:
@@ -170,6 +169,8 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
         return out
 
     def f(k):
+        if calls is not None:  # the model's own trace: where its method is not transformed
+            calls.trace_state = get_opaque_trace_state()
         return model.init(with_params_key(key, k), *args, method=method, **kwargs)
 
     with nn.intercept_methods(interceptor):
@@ -209,12 +210,13 @@ class _CallCache:
     `name`, with the type of each element (`_typed`: functions by identity, `(3, 3)` is not
     `(3.0, 3.0)`); the method name; the tree structure of its arguments with, for each leaf,
     the type of a traced value (`jax.typeof`: shape, dtype, weak type, sharding), the type and
-    bytes of a small concrete array, or the type and value of a Python scalar; and the JAX
-    settings in `_CONFIG`. A call is recorded or replayed only when
+    bytes of a small concrete array, or the type and value of a Python scalar; the JAX
+    settings in `_CONFIG`; and the abstract mesh in context. A call is recorded or replayed
+    only when
     - its module is at a new path, with no variables yet, and its scope belongs to the model's
       own root scope (not a lifted transform's: `nn.scan`, `nn.vmap`, `nn.remat`);
-    - it runs in the model's own trace (not inside a `jax.vmap` a module calls) and jaxinit's
-      interceptor is the innermost one;
+    - it runs in the model's own trace, the one `model.init` starts in (not inside a
+      `jax.vmap` a module or `method=` runs), and jaxinit's interceptor is the innermost one;
     - its first call created no submodule, its variables are arrays or `_BOXES` of arrays, and
       its outputs are traced values (not one of its inputs passed through), all of types
       `jnp.zeros` reproduces exactly.
@@ -251,6 +253,7 @@ class _CallCache:
                 treedef,
                 tuple(map(_leaf_key, leaves)),
                 tuple(getattr(jax.config, name) for name in _CONFIG),
+                jax.sharding.get_abstract_mesh(),
             )
             hash(key)
         except (_NotReusable, TypeError):
@@ -287,12 +290,13 @@ class _CallCache:
         return jax.tree.unflatten(treedef, [self.zeros(t) for t in out_types])
 
     def zeros(self, t):
-        """A zeros value of type `t`, one per type (a traced value is immutable, so one can
-        stand for many; all are made in the model's own trace, `same_trace`)."""
-        z = self._zeros.get(t)
-        if z is None:
-            z = self._zeros[t] = jnp.zeros(t.shape, t.dtype)
-        return z
+        """A new zeros value of type `t` (new each time, so no two replayed values are the same
+        Python object where the full trace has two): one broadcast of a zero scalar kept per
+        dtype (all are made in the model's own trace, `same_trace`)."""
+        z0 = self._zeros.get(t.dtype)
+        if z0 is None:
+            z0 = self._zeros[t.dtype] = jnp.zeros((), t.dtype)
+        return jax.lax.broadcast_in_dim(z0, t.shape, ()) if t.shape else z0 + z0
 
     def zeros_type(self, x):
         """The type of `x` when `jnp.zeros` makes a value of exactly that type (not for weak
@@ -316,6 +320,7 @@ _CONFIG = (
     "jax_numpy_rank_promotion",
     "jax_enable_x64",
     "jax_default_matmul_precision",
+    "jax_explicit_x64_dtypes",
 )
 
 # The metadata boxes whose `value` is the whole variable (`nn.with_partitioning`,
