@@ -123,13 +123,11 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
 
     def interceptor(next_fun, a, kw, context):
         m = context.module
-        fresh = False
-        if calls is not None and calls.root is None and m.scope is not None:
-            calls.root = m.scope.root  # the first call is the model's own: its root scope
+        first = False  # the first call of a module at a new path, with no variables yet
         if m.scope is not None:
             p = "/".join(m.scope.path)
             if p not in modules:
-                fresh = calls is not None and not m.scope.variables()
+                first = not m.scope.variables()
                 modules[p] = _module_info(m)
                 owners[p] = m
             elif getattr(m, "parent", None) is owners[p] and m is not owners[p]:
@@ -148,10 +146,7 @@ def trace(model: nn.Module, key, *args, method=None, reuse: bool = True, **kwarg
                 modules[p] = ModuleInfo(
                     p, names, {**old.attrs, **info.attrs}, fnames, info.explicit_inits
                 )
-        # Only when jaxinit's interceptor is the innermost (an interceptor the model installs
-        # itself runs inside it and must see every call) and at the model's own trace level.
-        fresh = fresh and next_fun is context.orig_method and calls.same_trace()
-        key = calls.key(m, context.method_name, a, kw) if fresh else None
+        key = calls.key(context, next_fun, a, kw) if first and calls is not None else None
         if key is not None and key in calls.entries:
             out = calls.replay(m, key)
         else:
@@ -229,15 +224,18 @@ class _CallCache:
         self.trace_state = None
         self._zeros: dict = {}
 
-    def same_trace(self) -> bool:
-        """Whether the current trace is the model's own (not a `jax.vmap`, `jax.jit`,
-        `lax.scan`... that a module runs inside its method)."""
-        return self.trace_state is not None and self.trace_state == get_opaque_trace_state()
-
-    def key(self, m: nn.Module, method_name: str, args, kwargs):
-        if type(m) not in _REUSABLE or method_name == "setup":
+    def key(self, context, next_fun, args, kwargs):
+        """The key of the first call of a module at a new path, or None when the call is not
+        reusable (see the class docstring)."""
+        m, method_name = context.module, context.method_name
+        if self.root is None:
+            self.root = m.scope.root  # the first call is the model's own: its root scope
+        if type(m) not in _REUSABLE or method_name == "setup" or m.scope.root is not self.root:
             return None
-        if m.scope.root is not self.root:
+        # jaxinit's interceptor must be the innermost (an interceptor the model installs runs
+        # inside it and must see every call), in the model's own trace (not a `jax.vmap`,
+        # `jax.jit`, `lax.scan`... that a module or `method=` runs).
+        if next_fun is not context.orig_method or not self.trace_state == get_opaque_trace_state():
             return None
         try:
             attrs = tuple(
@@ -292,7 +290,7 @@ class _CallCache:
     def zeros(self, t):
         """A new zeros value of type `t` (new each time, so no two replayed values are the same
         Python object where the full trace has two): one broadcast of a zero scalar kept per
-        dtype (all are made in the model's own trace, `same_trace`)."""
+        dtype (all are made in the model's own trace, see `key`)."""
         z0 = self._zeros.get(t.dtype)
         if z0 is None:
             z0 = self._zeros[t.dtype] = jnp.zeros((), t.dtype)
